@@ -66,7 +66,7 @@ def verify(module: ModuleOp, chunk: SourceChunk) -> list[Diagnostic]:
             try:
                 op.verify_()
             except (VerifyException, DiagnosticException) as err:
-                message = str(err).split("\n")[0]
+                message = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
         if message is not None:
             found.append(at_op(chunk, op, f"'{op.name}' op {message}"))
     return found

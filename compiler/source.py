@@ -13,7 +13,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.parser import Parser
 
-SPLIT_MARKER = re.compile(r"^// -----\s*$", re.MULTILINE)
+SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.MULTILINE)
 
 
 @dataclass
@@ -75,6 +75,12 @@ class TrackingParser(Parser):
         return op
 
 
+_COMMENT = re.compile(r"//[^\n]*")
+
+
 def parse_chunk(ctx: Context, chunk: SourceChunk) -> ModuleOp:
-    """Parses one chunk; raises xDSL's ParseError on bad syntax."""
+    """Parses one chunk; raises xDSL's ParseError on bad syntax. Like mlir-opt, an input
+    with no ops (only comments, say) is an empty module."""
+    if not _COMMENT.sub("", chunk.text).strip():
+        return ModuleOp([])
     return TrackingParser(ctx, chunk).parse_module()

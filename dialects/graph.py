@@ -7,10 +7,11 @@ data: a `graph.weight` op names a parameter and gives its type.
 
 Every op shares one assembly format, close to MLIR's generic form without the quotes:
 
-    %y = graph.conv2d %x, %w {groups = 1 : i64, ...} : (tensor<..>, tensor<..>) -> tensor<..>
+    %y = graph.conv2d %x, %w {groups = 1 : i64, ...} : tensor<1x64x112x112xf32>
 
-One format for all ops keeps the parser fast (no per-op grammar) and makes the text
-predictable for FileCheck. Verifiers check ranks, shapes and dtypes with the rules of
+Operand types are those of their definitions and are not repeated. One format for all
+ops keeps the parser fast (no per-op grammar) and makes the text predictable for
+FileCheck. Verifiers check ranks, shapes and dtypes with the rules of
 `dialects.shape_rules`.
 """
 
@@ -116,29 +117,35 @@ def _rules_check(fn, *args):
 
 
 class GraphOp(IRDLOperation, abc.ABC):
-    """Shared assembly format: `operands attr-dict : functional-type`."""
+    """Shared assembly format: `operands attr-dict : result-types`.
+
+    Operand types are not repeated: every operand is defined before use in a graph body,
+    so its type is known. Half the tokens of MLIR's functional type, and parsing cost is
+    per token.
+    """
 
     traits = traits_def(Pure())
 
     @classmethod
     def parse(cls, parser: Parser) -> GraphOp:
-        pos = parser.pos
-        unresolved = parser.parse_optional_undelimited_comma_separated_list(
-            parser.parse_optional_unresolved_operand, parser.parse_unresolved_operand) or []
+        operands = parser.parse_optional_undelimited_comma_separated_list(
+            parser.parse_optional_operand, parser.parse_operand) or []
         attributes = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
-        ftype = parser.parse_function_type()
-        operands = parser.resolve_operands(unresolved, ftype.inputs.data, pos)
-        return cls.create(operands=operands, result_types=ftype.outputs.data,
-                          attributes=attributes)
+        result_types = parser.parse_optional_undelimited_comma_separated_list(
+            parser.parse_optional_type, parser.parse_type) or []
+        return cls.create(operands=operands, result_types=result_types, attributes=attributes)
 
     def print(self, printer: Printer) -> None:
+        self.print_operands_and_types(printer)
+
+    def print_operands_and_types(self, printer: Printer, reserved: tuple[str, ...] = ()) -> None:
         if self.operands:
             printer.print_string(" ")
             printer.print_list(self.operands, printer.print_operand)
-        printer.print_op_attributes(self.attributes)
+        printer.print_op_attributes(self.attributes, reserved_attr_names=reserved)
         printer.print_string(" : ")
-        printer.print_function_type(self.operand_types, self.result_types)
+        printer.print_list(self.result_types, printer.print_attribute)
 
 
 class ElementwiseUnaryOp(GraphOp, abc.ABC):
@@ -776,12 +783,7 @@ class GenericOp(GraphOp):
     def print(self, printer: Printer) -> None:
         printer.print_string(" ")
         printer.print_string_literal(self.target.data)
-        if self.operands:
-            printer.print_string(" ")
-            printer.print_list(self.operands, printer.print_operand)
-        printer.print_op_attributes(self.attributes, reserved_attr_names=("target",))
-        printer.print_string(" : ")
-        printer.print_function_type(self.operand_types, self.result_types)
+        self.print_operands_and_types(printer, reserved=("target",))
 
 
 GRAPH_OPS: tuple[type[GraphOp], ...] = (

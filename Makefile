@@ -1,0 +1,36 @@
+# Two commands (see README):
+#   make run    set up the environment, import resnet18, run the perf-opt pipeline on it
+#   make test   set up the environment, run every test (pytest, which also drives lit)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+MODEL  ?= resnet18
+PIPELINE ?= cse,dce
+
+.PHONY: setup run test lit bench clean
+
+setup: $(VENV)/.installed
+
+# torch/torchvision are pinned to the builds that lie on this machine's disk (pip takes
+# them from there); xdsl is pinned exactly because its API changes between releases.
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[import,test]'
+	touch $@
+
+run: setup
+	@mkdir -p build
+	$(BIN)/perf-import $(MODEL) -o build/$(MODEL).mlir
+	$(BIN)/perf-opt build/$(MODEL).mlir --pass-pipeline='$(PIPELINE)'
+
+test: setup
+	PATH=$(abspath $(BIN)):$$PATH $(PY) -m pytest -q test/unit
+
+lit: setup
+	PATH=$(abspath $(BIN)):$$PATH $(BIN)/lit -sv test/lit
+
+bench: setup
+	PATH=$(abspath $(BIN)):$$PATH $(PY) bench/import_and_parse.py
+
+clean:
+	rm -rf build test/lit/Output
