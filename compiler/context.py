@@ -10,8 +10,9 @@ def make_context() -> Context:
     from xdsl.dialects.func import Func
 
     from dialects.graph import Graph
+    from dialects.perf import Perf
 
     ctx = Context()
-    for dialect in (Builtin, Func, Graph):
+    for dialect in (Builtin, Func, Graph, Perf):
         ctx.load_dialect(dialect)
     return ctx

@@ -29,9 +29,20 @@ def strip_module_wrapper(text: str) -> str:
     return match.group(1) if match else text
 
 
+_OPTION_VALUE = re.compile(r'(?<==)([^\s{}=,"]+)')
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_-]+|[-+]?[0-9]+(\.[0-9]*([eE][-+]?[0-9]+)?)?")
+
+
+def quote_paths(text: str) -> str:
+    """mlir-opt takes `rules=dir/my.rules` unquoted; xDSL's lexer needs a string literal
+    for anything that is not an identifier or a number, so such values get quotes."""
+    return _OPTION_VALUE.sub(lambda m: m.group(1) if _PLAIN_VALUE.fullmatch(m.group(1))
+                             else '"' + m.group(1) + '"', text)
+
+
 def build(text: str) -> list[ModulePass]:
     registry = pass_registry.available()
-    text = strip_module_wrapper(text).strip()
+    text = quote_paths(strip_module_wrapper(text).strip())
     if not text:
         return []
     try:

@@ -1,0 +1,92 @@
+"""What a mapping model is asked to place on hardware: one kernel's work, as plain data.
+
+The passes build a `Workload` from IR (one per subgraph, or per op without fusion); the
+per-architecture models in `targets/` (GPU, TPU, KPU, CPU) turn it into a `Mapping`:
+which resources it occupies and what share of the peak it can reach. `targets.roofline`
+turns workload + mapping into time and energy. None of this imports IR, so the physics is
+tested on hand-computed cases directly.
+
+Conventions: FLOPs count a multiply-accumulate as 2; bytes are at the workload's precision;
+`matrix_flops` is the part a matrix unit (tensor core, systolic array, AMX) can execute,
+`vector_flops` the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Op classes (the same names passes/work.py assigns).
+OP_CLASSES = ("matmul", "conv", "depthwise_conv", "elementwise", "reduction", "normalization",
+              "attention", "data_movement", "other")
+
+
+@dataclass(frozen=True)
+class Gemm:
+    """One matrix product, as the matrix unit sees it: `batch` independent M x K by K x N
+    products. A convolution is an implicit GEMM: M = N*Hout*Wout, N = Cout/groups,
+    K = Cin/groups*kh*kw, batch = groups."""
+
+    m: int
+    n: int
+    k: int
+    batch: int = 1
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.batch * self.m * self.n * self.k
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    op_class: str                 # the dominant op's class (one of OP_CLASSES)
+    precision: str                # one of targets.precision.PRECISIONS
+    matrix_flops: int = 0
+    vector_flops: int = 0
+    bytes_in: int = 0             # activations read from memory
+    bytes_weights: int = 0        # parameters read from memory
+    bytes_out: int = 0            # results written to memory
+    bytes_on_chip: int = 0        # intermediates a fused kernel keeps on chip
+    output_elements: int = 1      # independent outputs: the parallelism available
+    batch: int = 1
+    channels: int = 1
+    spatial: int = 1
+    gemms: tuple[Gemm, ...] = ()  # the matrix products inside (empty for vector work)
+    ops: int = 1                  # graph ops fused into this kernel
+    working_set_bytes: int = 0    # bytes touched once (in + weights + out), for cache-level choice
+
+    @property
+    def flops(self) -> int:
+        return self.matrix_flops + self.vector_flops
+
+    @property
+    def bytes_moved(self) -> int:
+        """Traffic to and from memory (on-chip intermediates excluded)."""
+        return self.bytes_in + self.bytes_weights + self.bytes_out
+
+    @property
+    def arithmetic_intensity(self) -> float:
+        return self.flops / self.bytes_moved if self.bytes_moved else float("inf")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Where a workload runs and how well. Utilization and efficiency are kept apart:
+    utilization is the share of compute units with resident work, efficiency the share of
+    the execution unit's peak the work is expected to reach (stalls, padding, quantized
+    waves and tiles included)."""
+
+    target: str                   # gpu | tpu | kpu | cpu
+    device: str
+    exec_unit: str                # execution unit (catalog name) the matrix work runs on
+    precision: str                # precision actually executed (after emulation)
+    units_used: int               # SMs / MXUs / tiles / cores holding work
+    units_total: int
+    utilization: float            # units_used / units_total, time-averaged over waves
+    efficiency: float             # achievable share of peak for this workload, 0..1
+    memory_level: str             # catalog memory level the traffic is served from
+    vector_unit: str = ""         # execution unit the vector work runs on
+    vector_efficiency: float = 1.0
+    overhead_s: float = 0.0       # launch / dispatch / synchronization per kernel
+    emulated: bool = False
+    details: dict[str, int | float | str | bool] = field(default_factory=dict)  # target specifics for the IR
