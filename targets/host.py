@@ -1,0 +1,383 @@
+"""The `host` device: the CPU perf-opt runs on, described from what the OS reports.
+
+Why: users ask "how fast on *this* machine?" before they ask about an H100.  Nothing here is
+typed in by hand: cores come from the scheduler affinity and sysfs topology, ISA features from
+/proc/cpuinfo flags, caches from sysfs, the clock from cpufreq (or /proc/cpuinfo).  Peaks are
+derived by formula (cores x SIMD lanes x FMA units x 2 x clock) and every formula is stored in
+the figure, so `perf-opt --describe-device host` shows how each number was obtained.  What the
+OS cannot tell (DRAM bandwidth, power) gets a clearly labelled conservative default until a
+calibration run replaces it.
+
+`probe()` reads the OS; `host_document()` is pure and builds a document in the schema of
+targets/devices/*.toml, so the host goes through the same validation as every other device.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from targets.catalog import Device, build_device
+
+SYSFS_CPU = Path("/sys/devices/system/cpu")
+DEFAULT_DRAM_BANDWIDTH = 20e9   # B/s, below any current dual-channel DDR4/DDR5 system
+DEFAULT_WATTS_PER_CORE = 10.0   # W, only when RAPL does not report a package limit
+DEFAULT_CLOCK_HZ = 2.0e9        # only when neither cpufreq nor /proc/cpuinfo has a clock
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    level: int
+    size_bytes: int
+    sharing_cpus: int      # CPUs (of our affinity set) sharing one instance
+    instances: int         # distinct instances reachable from our affinity set
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """Raw facts about the machine; everything `host_document` needs, nothing more."""
+
+    model_name: str
+    arch: str
+    flags: frozenset[str]
+    logical_cpus: int
+    physical_cores: int
+    clock_hz: float
+    clock_source: str          # "cpufreq" | "cpuinfo" | "default"
+    caches: tuple[CacheInfo, ...] = ()
+    mem_total_bytes: int = 0
+    package_power_w: float | None = None
+
+
+# --------------------------------------------------------------------------- probing
+
+
+def probe() -> HostInfo:
+    """Read /proc and /sys of this machine (Linux; degrades gracefully elsewhere)."""
+    cpus = sorted(_affinity())
+    cpuinfo = _cpuinfo_first_block()
+    flags = frozenset((cpuinfo.get("flags") or cpuinfo.get("Features") or "").split())
+    clock_hz, clock_source = _clock(cpus[0], cpuinfo)
+    return HostInfo(
+        model_name=cpuinfo.get("model name") or cpuinfo.get("Hardware")
+        or platform.processor() or "unknown CPU",
+        arch=platform.machine(),
+        flags=flags,
+        logical_cpus=len(cpus),
+        physical_cores=_physical_cores(cpus),
+        clock_hz=clock_hz,
+        clock_source=clock_source,
+        caches=_caches(cpus),
+        mem_total_bytes=_mem_total(),
+        package_power_w=_package_power(),
+    )
+
+
+def _affinity() -> set[int]:
+    try:
+        return set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return set(range(os.cpu_count() or 1))
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return None
+
+
+def _cpuinfo_first_block() -> dict[str, str]:
+    text = _read(Path("/proc/cpuinfo")) or ""
+    info: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.strip():
+            if info:
+                break
+            continue
+        key, _, value = line.partition(":")
+        info.setdefault(key.strip(), value.strip())
+    return info
+
+
+def _clock(cpu: int, cpuinfo: dict[str, str]) -> tuple[float, str]:
+    khz = _read(SYSFS_CPU / f"cpu{cpu}" / "cpufreq" / "cpuinfo_max_freq")
+    if khz and khz.isdigit():
+        return int(khz) * 1e3, "cpufreq"
+    try:
+        return float(cpuinfo["cpu MHz"]) * 1e6, "cpuinfo"
+    except (KeyError, ValueError):
+        return DEFAULT_CLOCK_HZ, "default"
+
+
+def _physical_cores(cpus: list[int]) -> int:
+    cores = set()
+    for cpu in cpus:
+        topo = SYSFS_CPU / f"cpu{cpu}" / "topology"
+        core, pkg = _read(topo / "core_id"), _read(topo / "physical_package_id")
+        if core is None:
+            return len(cpus)
+        cores.add((pkg, core))
+    return max(1, len(cores))
+
+
+def _parse_size(text: str) -> int:
+    match = re.fullmatch(r"(\d+)\s*([KMG]?)", text.strip().upper())
+    if not match:
+        return 0
+    return int(match.group(1)) * {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}[match.group(2)]
+
+
+def _parse_cpu_list(text: str) -> set[int]:
+    out: set[int] = set()
+    for part in filter(None, text.split(",")):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def _caches(cpus: list[int]) -> tuple[CacheInfo, ...]:
+    """Data and unified caches, nearest first, as seen from our affinity set."""
+    ours = set(cpus)
+    found = []
+    for index in sorted((SYSFS_CPU / f"cpu{cpus[0]}" / "cache").glob("index*")):
+        if _read(index / "type") not in ("Data", "Unified"):
+            continue
+        level, size = _read(index / "level"), _parse_size(_read(index / "size") or "")
+        if not (level and level.isdigit() and size):
+            continue
+        groups = set()
+        for cpu in cpus:
+            shared = _read(SYSFS_CPU / f"cpu{cpu}" / "cache" / index.name / "shared_cpu_list")
+            groups.add(frozenset(_parse_cpu_list(shared) & ours) if shared else frozenset({cpu}))
+        sharing = max(len(g) for g in groups)
+        found.append(CacheInfo(int(level), size, sharing, len(groups)))
+    return tuple(sorted(found, key=lambda c: c.level))
+
+
+def _mem_total() -> int:
+    for line in (_read(Path("/proc/meminfo")) or "").splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _package_power() -> float | None:
+    """PL1 of the first RAPL package domain, if the kernel exposes it."""
+    uw = _read(Path("/sys/class/powercap/intel-rapl:0/constraint_0_power_limit_uw"))
+    return int(uw) / 1e6 if uw and uw.isdigit() and int(uw) > 0 else None
+
+
+# --------------------------------------------------------------------------- document
+
+
+SOURCES = {
+    "os_cpuinfo": "/proc/cpuinfo of this machine, read at run time (model name, ISA flags, "
+                  "cpu MHz)",
+    "os_sysfs": "/sys/devices/system/cpu of this machine, read at run time (topology core_id / "
+                "physical_package_id; cache index*/level, type, size, shared_cpu_list; "
+                "cpufreq/cpuinfo_max_freq)",
+    "os_affinity": "os.sched_getaffinity(0) of this process, read at run time",
+    "os_meminfo": "/proc/meminfo MemTotal of this machine, read at run time",
+    "os_powercap": "/sys/class/powercap/intel-rapl:0/constraint_0_power_limit_uw (package PL1)",
+    "isa_rules": "Instruction-set semantics (Intel SDM; Arm ARM): lanes = SIMD width / element "
+                 "width; an FMA counts 2 FLOPs; VPDPBUSD (AVX-VNNI/AVX512_VNNI) and SDOT do 4 "
+                 "INT8 MACs per 32-bit lane; VPMADDWD / SMLAL do 2 INT16 MACs per 32-bit lane; "
+                 "VDPBF16PS does 2 BF16 MACs per 32-bit lane",
+    "spr_amx": "Intel, 4th Gen Xeon Scalable AMX: 2048 INT8 or 1024 BF16 operations per cycle "
+               "per core (TMUL)",
+    "horowitz2014": "M. Horowitz, 'Computing's energy problem (and what we can do about it)', "
+                    "ISSCC 2014, 45 nm: 64-bit SRAM read 20 pJ (32 KB), 100 pJ (1 MB); DRAM "
+                    "1.3-2.6 nJ per 64-bit access",
+    "pytorch_pr32194": "pytorch/pytorch PR #32194 (2020), eager operator micro-benchmark: "
+                       "torch.split of an 8x8 tensor takes 3.3 us forward on CPU",
+    "perf_opt": "perf-opt modelling assumption or conservative default: the OS does not report "
+                "this; replace with a calibration measurement",
+}
+
+
+def _fig(value: float, source: str | list[str], kind: str = "spec",
+         formula: str | None = None, note: str | None = None) -> dict:
+    out: dict = {"value": value, "source": source, "kind": kind}
+    if formula:
+        out["formula"] = formula
+    if note:
+        out["note"] = note
+    return out
+
+
+def _simd_bits(info: HostInfo) -> int:
+    f = info.flags
+    if "avx512f" in f:
+        return 512
+    if "avx2" in f:
+        return 256
+    return 128  # SSE2 is baseline on x86-64; Advanced SIMD (asimd) on AArch64
+
+
+def host_document(info: HostInfo) -> dict:
+    """A device document (targets/devices schema) for the probed machine. Pure function."""
+    f, cores, clock = info.flags, info.physical_cores, info.clock_hz
+    bits = _simd_bits(info)
+    fma = 2
+    lanes32 = bits // 32
+    clk = f"{clock:.6g}"
+    clock_fig = (_fig(clock, "os_sysfs", note="cpufreq cpuinfo_max_freq")
+                 if info.clock_source == "cpufreq" else
+                 _fig(clock, "os_cpuinfo", "measured",
+                      note="current 'cpu MHz'; may sit below the turbo clock")
+                 if info.clock_source == "cpuinfo" else
+                 _fig(clock, "perf_opt", "assumption", note="the OS reports no clock"))
+    core_src = ["os_sysfs", "os_affinity"]
+
+    def peak(per_core_per_clock: float, what: str, kind: str = "derived") -> dict:
+        formula = f"{cores} * {what} * {clk}"
+        note = None if kind == "derived" else "integer multiply at one vector op per cycle"
+        return _fig(cores * per_core_per_clock * clock, ["isa_rules", "os_sysfs", "os_cpuinfo"],
+                    kind, formula, note)
+
+    vnni = bool({"avx512_vnni", "avx_vnni", "asimddp"} & f)
+    simd_peak = {
+        "fp64": peak(fma * (bits // 64) * 2, f"{fma} * {bits // 64} * 2"),
+        "fp32": peak(fma * lanes32 * 2, f"{fma} * {lanes32} * 2"),
+        "int32": peak(lanes32 * 2, f"1 * {lanes32} * 2", kind="assumption"),
+        "int16": peak(fma * lanes32 * 2 * 2, f"{fma} * {lanes32} * 2 * 2"),
+    }
+    if {"avx512_fp16", "asimdhp"} & f:
+        simd_peak["fp16"] = peak(fma * (bits // 16) * 2, f"{fma} * {bits // 16} * 2")
+    if {"avx512_bf16", "bf16"} & f:
+        simd_peak["bf16"] = peak(fma * lanes32 * 2 * 2, f"{fma} * {lanes32} * 2 * 2")
+    if vnni:
+        simd_peak["int8"] = peak(fma * lanes32 * 4 * 2, f"{fma} * {lanes32} * 4 * 2")
+    units = {
+        "scalar": {"kind": "scalar", "description": "scalar FP on one lane of each FMA pipe",
+                   "clock_hz": clock_fig,
+                   "peak": {"fp64": peak(fma * 2, f"{fma} * 2"),
+                            "fp32": peak(fma * 2, f"{fma} * 2")}},
+        "simd": {"kind": "simd", "description": f"{bits}-bit SIMD, {fma} FMA pipes per core",
+                 "clock_hz": clock_fig, "peak": simd_peak},
+    }
+    amx = {"amx_tile", "amx_bf16", "amx_int8"} <= f
+    if amx:
+        units["amx"] = {"kind": "matrix", "description": "AMX tile matrix multiply unit",
+                        "clock_hz": clock_fig,
+                        "peak": {"bf16": _fig(cores * 1024 * clock, ["spr_amx", "os_sysfs"],
+                                              "derived", f"{cores} * 1024 * {clk}"),
+                                 "int8": _fig(cores * 2048 * clock, ["spr_amx", "os_sysfs"],
+                                              "derived", f"{cores} * 2048 * {clk}")}}
+    native = set(simd_peak) | ({"bf16", "int8"} if amx else set())
+    doc = {
+        "schema": 1, "name": "host", "class": "cpu", "vendor": "this machine",
+        "product": f"{info.model_name} ({info.arch}, probed at run time)",
+        "notes": "Built by targets/host.py from /proc and /sys. DRAM bandwidth and power are "
+                 "conservative defaults until calibration.",
+        "sources": dict(SOURCES),
+        "compute": {"unit_name": "core",
+                    "units": _fig(cores, core_src, note="physical cores in the affinity set"),
+                    "boost_clock_hz": clock_fig},
+        "cpu": {"p_cores": _fig(cores, core_src),
+                "threads": _fig(info.logical_cpus, "os_affinity"),
+                "simd_width_bits": _fig(bits, "os_cpuinfo", note="from ISA flags"),
+                "fma_units_per_core": _fig(fma, "perf_opt", "assumption",
+                                           note="not reported by the OS; 2 FMA pipes per core "
+                                                "as on Intel since Haswell, AMD Zen and Arm "
+                                                "big cores (some Xeon SKUs have 1 AVX-512 FMA)"),
+                "all_core_clock_hz": clock_fig,
+                "isa_extensions": sorted(f & _ISA_OF_INTEREST),
+                "matrix_extensions": sorted(f & {"amx_tile", "amx_bf16", "amx_int8"})},
+        "execution_units": units,
+        "emulation": _emulation(native),
+        "memory": _memory(info, bits),
+        "energy": _energy(info),
+        "overheads": {
+            "launch_s": _fig(2e-6, "perf_opt", "assumption",
+                             note="fork/join of a parallel region on the intra-op thread pool"),
+            "sync_s": _fig(1e-6, "perf_opt", "assumption", note="one barrier across the cores"),
+            "framework_dispatch_s": _fig(3.3e-6, "pytorch_pr32194", "measured")},
+    }
+    return doc
+
+
+_ISA_OF_INTEREST = frozenset({
+    "sse2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512_fp16", "avx512_bf16",
+    "avx512_vnni", "avx_vnni", "asimd", "asimdhp", "asimddp", "bf16", "i8mm", "sve",
+})
+
+
+def _emulation(native: set[str]) -> dict:
+    """Upcast every non-native precision to the narrowest native one that holds it exactly."""
+    widen = {  # candidates in order of preference; all conversions are exact
+        "fp16": ["fp32"], "bf16": ["fp32"], "tf32": ["fp32"],
+        "fp8": ["bf16", "fp16", "fp32"], "fp4": ["bf16", "fp16", "fp32"],
+        "int8": ["int16"], "int4": ["int8", "int16"],
+    }
+    out = {}
+    for prec, candidates in widen.items():
+        if prec in native:
+            continue
+        via = next(c for c in candidates if c in native)
+        out[prec] = {"mode": "upcast", "via": via,
+                     "reason": f"this CPU has no native {prec}; it widens to {via} exactly",
+                     "cost_factor": _fig(1.0, "perf_opt", "assumption",
+                                         note=f"conversion overlapped with {via} arithmetic")}
+    return out
+
+
+def _memory(info: HostInfo, bits: int) -> list[dict]:
+    """Caches from sysfs (nearest first) plus DRAM; bandwidths are labelled assumptions."""
+    cores, clock, clk = info.physical_cores, info.clock_hz, f"{info.clock_hz:.6g}"
+    vec = bits // 8
+    per_clock = {1: 2 * vec, 2: max(32, vec)}           # B/cycle/core; 16 for L3 and beyond
+    levels: list[dict] = []
+    last_cap = 0
+    for cache in info.caches:
+        private = cache.sharing_cpus <= max(1, info.logical_cpus // cores)
+        capacity = cache.size_bytes if private else cache.size_bytes * cache.instances
+        if capacity < last_cap:
+            continue  # keep the reachable capacity non-decreasing on odd topologies
+        last_cap = capacity
+        width = per_clock.get(cache.level, 16)
+        levels.append({
+            "name": f"l{cache.level}", "kind": f"l{min(cache.level, 3)}",
+            "scope": "per_unit" if private else "total",
+            "capacity_bytes": _fig(capacity, "os_sysfs"),
+            "bandwidth_bytes_per_s": _fig(
+                cores * width * clock, "perf_opt", "assumption", f"{cores} * {width} * {clk}",
+                f"{width} B per cycle per core; not reported by the OS"),
+            "energy_pj_per_byte": _fig(2.5 if cache.level == 1 else 12.5, "horowitz2014",
+                                       "derived", "20 / 8" if cache.level == 1 else "100 / 8",
+                                       "45 nm SRAM read energy (32 KB / 1 MB)")})
+    dram_bw = DEFAULT_DRAM_BANDWIDTH
+    if levels:
+        dram_bw = min(dram_bw, levels[-1]["bandwidth_bytes_per_s"]["value"])
+    levels.append({
+        "name": "dram", "kind": "dram", "scope": "total",
+        "note": "bandwidth is a conservative default until calibration",
+        "capacity_bytes": _fig(max(info.mem_total_bytes, last_cap), "os_meminfo"),
+        "bandwidth_bytes_per_s": _fig(
+            dram_bw, "perf_opt", "assumption",
+            note="CONSERVATIVE DEFAULT, not measured: the OS does not report DRAM bandwidth; "
+                 "20 GB/s is below any current dual-channel DDR4/DDR5 system; run calibration"),
+        "energy_pj_per_byte": _fig(162.5, "horowitz2014", "derived", "1300 / 8",
+                                   "DDR3-era access energy; an upper bound")})
+    return levels
+
+
+def _energy(info: HostInfo) -> dict:
+    if info.package_power_w:
+        tdp = _fig(info.package_power_w, "os_powercap", note="RAPL package power limit PL1")
+    else:
+        tdp = _fig(info.physical_cores * DEFAULT_WATTS_PER_CORE, "perf_opt", "assumption",
+                   f"{info.physical_cores} * {DEFAULT_WATTS_PER_CORE}",
+                   "the OS reports no power limit; 10 W per core")
+    idle = _fig(0.1 * tdp["value"], "perf_opt", "assumption", f"0.1 * {tdp['value']:.6g}",
+                "10 % of the power limit")
+    return {"tdp_w": tdp, "idle_w": idle}
+
+
+def build_host_device() -> Device:
+    """Probe this machine and build its Device (validated like every catalog file)."""
+    return build_device(host_document(probe()), origin="host (probed from /proc and /sys)")
