@@ -41,7 +41,18 @@ def available() -> dict[str, type[ModulePass]]:
     return found
 
 
+# xDSL's generic passes, described in perf-opt's terms (their own docstrings are empty
+# or not one line).
+_SUMMARIES = {
+    "canonicalize": "Apply xDSL's canonicalization patterns (folds, simplifications).",
+    "cse": "Eliminate common subexpressions: identical pure ops on the same operands.",
+    "dce": "Erase ops whose results are unused (unused weights included).",
+}
+
+
 def summary(pass_cls: type[ModulePass]) -> str:
+    if pass_cls.name in _SUMMARIES:
+        return _SUMMARIES[pass_cls.name]
     doc = (pass_cls.__doc__ or "").strip()
     return doc.splitlines()[0] if doc else ""
 

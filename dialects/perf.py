@@ -15,13 +15,15 @@ so a reader of the IR after `fuse` sees the traffic without re-deriving it:
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import IntegerAttr, StringAttr, TensorType
+import abc
+from typing import ClassVar
+
+from xdsl.dialects.builtin import StringAttr, TensorType
 from xdsl.ir import Dialect, Region
 from xdsl.irdl import (
     IRDLOperation,
     attr_def,
     irdl_op_definition,
-    opt_attr_def,
     region_def,
     traits_def,
     var_operand_def,
@@ -33,15 +35,15 @@ from xdsl.traits import HasParent, IsolatedFromAbove, IsTerminator, Pure
 from xdsl.utils.exceptions import VerifyException
 
 
-@irdl_op_definition
-class SubgraphOp(IRDLOperation):
-    """A fused group of graph ops that executes as one kernel."""
+class RegionUnitOp(IRDLOperation, abc.ABC):
+    """A kernel-sized unit with a body: a fused subgraph, or a subgraph mapped to a target.
 
-    name = "perf.subgraph"
+    Shared format: `"pattern" ins(%a, %b) {attrs} -> types { ^bb0(...): ... perf.yield }`.
+    """
+
     inputs = var_operand_def(TensorType)
     outputs = var_result_def(TensorType)
     pattern = attr_def(StringAttr)
-    ops = opt_attr_def(IntegerAttr)
     body = region_def("single_block")
     traits = traits_def(IsolatedFromAbove(), Pure())
 
@@ -56,7 +58,7 @@ class SubgraphOp(IRDLOperation):
         return terminator
 
     @classmethod
-    def parse(cls, parser: Parser) -> SubgraphOp:
+    def parse(cls, parser: Parser) -> RegionUnitOp:
         pattern = parser.parse_str_literal("fusion pattern name")
         parser.parse_keyword("ins")
         inputs = parser.parse_comma_separated_list(parser.Delimiter.PAREN, parser.parse_operand)
@@ -92,12 +94,53 @@ class SubgraphOp(IRDLOperation):
 
 
 @irdl_op_definition
+class SubgraphOp(RegionUnitOp):
+    """A fused group of graph ops that executes as one kernel (written by `fuse`)."""
+
+    name = "perf.subgraph"
+
+
+class KernelOp(RegionUnitOp, abc.ABC):
+    """A unit placed on a target by a map-* pass: its attributes are the resources it
+    holds (SMs, systolic passes, tiles, cores) and the share of peak it can reach."""
+
+    TARGET: ClassVar[str]
+
+
+@irdl_op_definition
+class GpuKernelOp(KernelOp):
+    name = "perf.gpu_kernel"
+    TARGET: ClassVar[str] = "gpu"
+
+
+@irdl_op_definition
+class TpuKernelOp(KernelOp):
+    name = "perf.tpu_kernel"
+    TARGET: ClassVar[str] = "tpu"
+
+
+@irdl_op_definition
+class KpuKernelOp(KernelOp):
+    name = "perf.kpu_kernel"
+    TARGET: ClassVar[str] = "kpu"
+
+
+@irdl_op_definition
+class CpuKernelOp(KernelOp):
+    name = "perf.cpu_kernel"
+    TARGET: ClassVar[str] = "cpu"
+
+
+KERNEL_OPS: dict[str, type[KernelOp]] = {k.TARGET: k for k in (GpuKernelOp, TpuKernelOp, KpuKernelOp, CpuKernelOp)}
+
+
+@irdl_op_definition
 class YieldOp(IRDLOperation):
     """Returns a subgraph's escaping values."""
 
     name = "perf.yield"
     values = var_operand_def(TensorType)
-    traits = traits_def(IsTerminator(), HasParent(SubgraphOp), Pure())
+    traits = traits_def(IsTerminator(), HasParent(SubgraphOp, GpuKernelOp, TpuKernelOp, KpuKernelOp, CpuKernelOp), Pure())
 
     @classmethod
     def parse(cls, parser: Parser) -> YieldOp:
@@ -116,10 +159,11 @@ class YieldOp(IRDLOperation):
             printer.print_list([v.type for v in self.values], printer.print_attribute)
 
 
-def make_subgraph(pattern: str, inputs, result_types, body: Region, attributes=None) -> SubgraphOp:
-    return SubgraphOp.create(operands=list(inputs), result_types=list(result_types),
+def make_unit(cls: type[RegionUnitOp], pattern: str, inputs, result_types, body: Region,
+              attributes=None) -> RegionUnitOp:
+    return cls.create(operands=list(inputs), result_types=list(result_types),
                              attributes={"pattern": StringAttr(pattern), **(attributes or {})},
                              regions=[body])
 
 
-Perf = Dialect("perf", [SubgraphOp, YieldOp], [])
+Perf = Dialect("perf", [SubgraphOp, YieldOp, *KERNEL_OPS.values()], [])

@@ -18,7 +18,7 @@ from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.passes import ModulePass
 
 from dialects import graph
-from dialects.perf import SubgraphOp
+from dialects.perf import RegionUnitOp
 from passes import units as U
 from passes.fuse import KNOWN_OPS, default_rules, kind, subgraph_attributes
 from passes.precision import PRECISION_ATTR, precision_of_type
@@ -67,5 +67,5 @@ class AssignPrecisionPass(ModulePass):
             chosen = rules.precision_for(kind(target), U.fx_name(target), default)
             target.attributes[PRECISION_ATTR] = StringAttr(chosen)
         for sg in op.walk():
-            if isinstance(sg, SubgraphOp):
+            if isinstance(sg, RegionUnitOp):
                 sg.attributes.update(subgraph_attributes(sg))

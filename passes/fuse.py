@@ -16,16 +16,18 @@ import functools
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, StringAttr
-from xdsl.ir import Block, Operation, Region
+from xdsl.dialects.builtin import ModuleOp, StringAttr, UnitAttr
+from xdsl.ir import Block, Operation
 from xdsl.passes import ModulePass
 
 from dialects import graph
-from dialects.perf import YieldOp, make_subgraph
+from dialects.perf import SubgraphOp
 from passes import units as U
 from passes import work as W
+from passes.outline import outline
 from passes.rules_language import RULES_DIR, Rules, load_rules, token
 
+FUSED_ATTR = "perf.fused"  # module attribute: a compiled runtime, not an eager one
 KNOWN_OPS = frozenset(c.name.split(".", 1)[1] for c in graph.GRAPH_OPS)
 
 
@@ -76,6 +78,7 @@ class FusePass(ModulePass):
         counter = [0]
         for fn in U.functions(op):
             self.fuse_block(fn.body.block, rules, counter)
+        op.attributes[FUSED_ATTR] = UnitAttr()
 
     def fuse_block(self, block: Block, rules: Rules, counter: list[int]) -> None:
         fused: set[Operation] = set()
@@ -85,7 +88,7 @@ class FusePass(ModulePass):
             group, pattern = self.longest_match(start, rules, fused)
             if group:
                 fused.update(group)
-                self.outline(block, group, pattern, counter)
+                self.outline(group, pattern, counter)
 
     def chain_from(self, start: Operation, fused: set[Operation]) -> list[Operation]:
         chain, counted, cur = [start], 1, start
@@ -114,32 +117,10 @@ class FusePass(ModulePass):
                     return chain[: counted[length - 1] + 1], name
         return [], ""
 
-    def outline(self, block: Block, group: list[Operation], pattern: str, counter: list[int]) -> None:
-        members = set(group)
-        last = group[-1]
-        inputs = []
-        for member in group:
-            for operand in member.operands:
-                if operand.owner not in members and operand not in inputs:
-                    inputs.append(operand)
-        body = Block(arg_types=[v.type for v in inputs])
-        mapping = dict(zip(inputs, body.args))
-        for arg, value in zip(body.args, inputs):
-            arg.name_hint = value.name_hint
-        outputs = list(last.results)
-        sg = make_subgraph(pattern, inputs, [v.type for v in outputs], Region(body), {
+    def outline(self, group: list[Operation], pattern: str, counter: list[int]) -> None:
+        sg = outline(group, SubgraphOp, pattern, {
             "name": StringAttr(f"{pattern}_{counter[0]}"),
             "ops": U.int_attr(sum(1 for o in group if not isinstance(o, W.VIEW_OPS))),
             U.ON_CHIP_BUDGET_ATTR: U.int_attr(self.on_chip_bytes)})
         counter[0] += 1
-        sg.location = group[0].location
-        block.insert_op_before(sg, last)
-        for old, new in zip(outputs, sg.results):
-            old.replace_all_uses_with(new)
-            new.name_hint = old.name_hint
-        for member in group:
-            member.detach()
-            member.operands = [mapping.get(v, v) for v in member.operands]
-            body.add_op(member)
-        body.add_op(YieldOp.create(operands=outputs))
         sg.attributes.update(subgraph_attributes(sg))

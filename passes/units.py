@@ -18,7 +18,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp, NameLoc, StringAttr, i6
 from xdsl.ir import Operation, SSAValue
 
 from dialects import graph
-from dialects.perf import SubgraphOp
+from dialects.perf import RegionUnitOp
 from passes import work as W
 from passes.precision import PRECISION_ATTR, precision_of_type
 from targets.workload import Gemm, Workload
@@ -38,7 +38,7 @@ def functions(module: ModuleOp) -> Iterator[func.FuncOp]:
 
 
 def is_unit(op: Operation) -> bool:
-    if isinstance(op, SubgraphOp):
+    if isinstance(op, RegionUnitOp):
         return True
     return isinstance(op, graph.GraphOp) and not isinstance(op, (graph.WeightOp, *W.VIEW_OPS))
 
@@ -65,7 +65,7 @@ def unit_name(op: Operation) -> str:
 
 def inner_ops(op: Operation) -> list[Operation]:
     """The graph ops a unit executes (itself, or its subgraph body without the yield)."""
-    if isinstance(op, SubgraphOp):
+    if isinstance(op, RegionUnitOp):
         return [o for o in op.block.ops if isinstance(o, graph.GraphOp)]
     return [op]
 
@@ -91,7 +91,7 @@ def budget_of(op: Operation) -> int:
 
 
 def traffic(op: Operation) -> Traffic:
-    if not isinstance(op, SubgraphOp):
+    if not isinstance(op, RegionUnitOp):
         w = W.work_of(op)
         return Traffic(w.input_bytes, w.weight_bytes, w.output_bytes)
     block, budget = op.block, budget_of(op)

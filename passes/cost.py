@@ -1,0 +1,162 @@
+"""`cost`: time, bottleneck and energy for every mapped kernel, then the model's latency
+by schedule and its memory footprint.
+
+Per kernel (`targets.roofline`): compute time is work over the peak of the unit it maps
+to at its precision, scaled by the mapping's efficiency; memory time is traffic over the
+bandwidth of the level its data lives in; latency = max(compute, memory) + overhead.
+
+End to end, stages run in order. In a compiled runtime (the pipeline fused) kernels of
+one stage run concurrently when their units fit the device together, so the latency is
+never below the critical path and never more than the sum; an eager runtime (no `fuse`)
+launches one kernel at a time on one stream, as PyTorch eager does. Energy = dynamic
+compute + data movement per kernel + static power over the end-to-end latency.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, StringAttr
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+
+from dialects.perf import KernelOp
+from passes import units as U
+from passes.annotate_deps import build_dag
+from passes.diagnostic import DiagnosticError
+from passes.fuse import FUSED_ATTR
+from passes.liveness import footprint
+from passes.map_target import DEVICE_ATTR, POWER_MODE_ATTR, from_attribute, mapping_of, to_attribute
+from targets import roofline
+from targets.catalog import load_device
+from targets.workload import Workload
+
+RUNTIMES = ("auto", "eager", "compiled")
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    kernel: KernelOp
+    workload: Workload
+    stage: int
+    units_used: int
+    estimate: roofline.Estimate
+
+
+def schedule_latency(costs: list[KernelCost], units_total: int, concurrent: bool) -> float:
+    """Sum over stages of the time each stage takes. Concurrent: first-fit packing of a
+    stage's kernels into rounds whose units fit the device; a round lasts as long as its
+    slowest kernel. Serial: every kernel after the other."""
+    if not concurrent:
+        return sum(c.estimate.latency_s for c in costs)
+    by_stage: dict[int, list[KernelCost]] = defaultdict(list)
+    for c in costs:
+        by_stage[c.stage].append(c)
+    total = 0.0
+    for stage_costs in by_stage.values():
+        rounds: list[list[KernelCost]] = []
+        for c in sorted(stage_costs, key=lambda c: -c.estimate.latency_s):
+            for r in rounds:
+                if sum(x.units_used for x in r) + c.units_used <= units_total:
+                    r.append(c)
+                    break
+            else:
+                rounds.append([c])
+        total += sum(max(x.estimate.latency_s for x in r) for r in rounds)
+    return total
+
+
+def stages_of(kernels: list[KernelOp]) -> dict[Operation, int]:
+    """annotate-deps' stages when it ran, else the same levels computed here."""
+    if all("stage" in k.attributes for k in kernels):
+        return {k: k.attributes["stage"].value.data for k in kernels}
+    dag = build_dag(kernels)
+    stage: dict[Operation, int] = {}
+    for k in kernels:
+        stage[k] = 1 + max((stage[p] for p in dag.predecessors(k)), default=-1)
+    return stage
+
+
+@dataclass(frozen=True)
+class CostPass(ModulePass):
+    """Per-kernel compute/memory/overhead time, bottleneck and energy; latency by schedule."""
+
+    name = "cost"
+
+    runtime: str = field(default="auto", metadata={
+        "help": "eager (one kernel at a time) | compiled (concurrent within a stage) | auto (compiled if fused)"})
+
+    def __post_init__(self):
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"unknown runtime '{self.runtime}'; valid runtimes: {', '.join(RUNTIMES)}")
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        unit_ops = list(U.units(op))
+        unmapped = [u for u in unit_ops if not isinstance(u, KernelOp)]
+        if unmapped or DEVICE_ATTR not in op.attributes:
+            raise DiagnosticError("cost needs mapped kernels: run map-gpu, map-tpu, map-kpu or map-cpu "
+                                  "before cost", unmapped[0] if unmapped else op)
+        power_mode = op.attributes.get(POWER_MODE_ATTR)
+        device = load_device(op.attributes[DEVICE_ATTR].data, power_mode.data if power_mode else None)
+        stage = stages_of(unit_ops)
+        costs = []
+        for kernel in unit_ops:
+            mapping = mapping_of(kernel)
+            workload = U.workload(kernel)
+            estimate = roofline.estimate(workload, mapping, device)
+            kernel.attributes.update(estimate_attributes(estimate))
+            costs.append(KernelCost(kernel, workload, stage[kernel], mapping.units_used, estimate))
+
+        runtime = self.runtime
+        if runtime == "auto":
+            runtime = "compiled" if FUSED_ATTR in op.attributes else "eager"
+        units_total = max((mapping_of(k).units_total for k in unit_ops), default=1)
+        latency = schedule_latency(costs, units_total, runtime == "compiled")
+        self.annotate_module(op, device, costs, latency, runtime)
+
+    def annotate_module(self, op: ModuleOp, device, costs: list[KernelCost], latency: float, runtime: str):
+        memory = footprint(op)
+        capacity = device.total_capacity_bytes(device.outermost_memory)
+        static_j = float(device.energy.idle_w.value) * latency
+        compute_j = sum(c.estimate.compute_energy_j for c in costs)
+        memory_j = sum(c.estimate.memory_energy_j for c in costs)
+        split = defaultdict(float)
+        for c in costs:
+            split[c.estimate.bottleneck] += c.estimate.latency_s
+        values = {
+            "perf.runtime": runtime, "perf.latency_s": latency,
+            "perf.serial_latency_s": sum(c.estimate.latency_s for c in costs),
+            "perf.energy_j": compute_j + memory_j + static_j, "perf.energy_compute_j": compute_j,
+            "perf.energy_memory_j": memory_j, "perf.energy_static_j": static_j,
+            "perf.flops": sum(c.workload.flops for c in costs),
+            "perf.bytes_moved": sum(c.workload.bytes_moved for c in costs),
+            "perf.weights_bytes": memory.weights, "perf.peak_activation_bytes": memory.peak_activations,
+            "perf.workspace_bytes": memory.workspace, "perf.peak_memory_bytes": memory.total,
+            "perf.memory_capacity_bytes": int(capacity), "perf.fits": memory.total <= capacity,
+            "perf.time_compute_s": split["compute"], "perf.time_memory_s": split["memory"],
+            "perf.time_overhead_s": split["overhead"],
+        }
+        op.attributes.update({k: to_attribute(v) for k, v in values.items()})
+
+
+def estimate_attributes(estimate: roofline.Estimate) -> dict:
+    return {
+        "compute_s": to_attribute(estimate.compute_time_s), "memory_s": to_attribute(estimate.memory_time_s),
+        "overhead_s": to_attribute(estimate.overhead_s), "latency_s": to_attribute(estimate.latency_s),
+        "bottleneck": StringAttr(estimate.bottleneck),
+        "achieved_flops_per_s": to_attribute(estimate.achieved_flops_per_s),
+        "energy_j": to_attribute(estimate.energy_j), "energy_compute_j": to_attribute(estimate.compute_energy_j),
+        "energy_memory_j": to_attribute(estimate.memory_energy_j), "energy_static_j": to_attribute(estimate.static_energy_j),
+        # The roofline this kernel sits on: its unit's peak at its precision and its level's bandwidth.
+        "peak_flops_per_s": to_attribute(estimate.matrix_peak_flops_per_s if estimate.matrix_time_s > 0
+                                         else estimate.vector_peak_flops_per_s),
+        "bandwidth_bytes_per_s": to_attribute(estimate.bandwidth_bytes_per_s),
+    }
+
+
+def module_value(op: ModuleOp, key: str, default=None):
+    attr = op.attributes.get(key)
+    return from_attribute(attr) if attr is not None else default
+

@@ -1,0 +1,155 @@
+"""What every map-* pass shares: load and check the device, turn each unit into a
+`perf.<target>_kernel` whose attributes are the mapping the target's model computed.
+
+The physics lives in `targets/<target>_model.py` (plain Python, tested without IR); this
+module only moves data between IR and those models. A mapped kernel carries every field
+the cost pass needs, so nothing travels outside the IR.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp, StringAttr, f64, i1, i64
+from xdsl.ir import Attribute, Operation
+from xdsl.passes import ModulePass
+
+from dialects.perf import KERNEL_OPS, KernelOp, RegionUnitOp
+from passes import units as U
+from passes.diagnostic import DiagnosticError
+from passes.fuse import kind
+from passes.outline import outline, rewrap
+from targets.catalog import CatalogError, Device, load_device
+from targets.workload import Mapping
+
+TARGET_ATTR, DEVICE_ATTR, POWER_MODE_ATTR = "perf.target", "perf.device", "perf.power_mode"
+UTILIZATION_ATTR, EFFICIENCY_ATTR = "perf.utilization", "perf.efficiency"
+MAP_PASS = {"gpu": "map-gpu", "tpu": "map-tpu", "kpu": "map-kpu", "cpu": "map-cpu"}
+
+# Mapping fields stored on kernels under these attribute names (precision is renamed so
+# it does not collide with the graph ops' own `precision`).
+_FIELD_ATTRS = {"precision": "exec_precision"}
+
+
+def to_attribute(value) -> Attribute:
+    if isinstance(value, bool):
+        return IntegerAttr(int(value), i1)
+    if isinstance(value, int):
+        return IntegerAttr(value, i64)
+    if isinstance(value, float):
+        return FloatAttr(value, f64)
+    return StringAttr(str(value))
+
+
+def from_attribute(attr: Attribute):
+    if isinstance(attr, IntegerAttr):
+        value = attr.value.data
+        return bool(value) if attr.type == i1 else value
+    if isinstance(attr, FloatAttr):
+        return attr.value.data
+    if isinstance(attr, StringAttr):
+        return attr.data
+    return attr
+
+
+def mapping_attributes(mapping: Mapping) -> dict[str, Attribute]:
+    attrs = {}
+    for f in dataclasses.fields(mapping):
+        if f.name == "details":
+            continue
+        attrs[_FIELD_ATTRS.get(f.name, f.name)] = to_attribute(getattr(mapping, f.name))
+    for key, value in mapping.details.items():
+        attrs[key] = to_attribute(value)
+    return attrs
+
+
+def mapping_of(kernel: KernelOp) -> Mapping:
+    """The Mapping a map pass stored on a kernel (the inverse of mapping_attributes)."""
+    values = {}
+    for f in dataclasses.fields(Mapping):
+        if f.name == "details":
+            continue
+        attr = kernel.attributes.get(_FIELD_ATTRS.get(f.name, f.name))
+        if attr is None:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise DiagnosticError(f"kernel lacks the mapping attribute '{f.name}'", kernel)
+            continue
+        values[f.name] = from_attribute(attr)
+    return Mapping(**values)
+
+
+def check_device(name: str, power_mode: str | None, target: str) -> Device:
+    """The device, or a ValueError that names the valid devices or the right pass."""
+    try:
+        device = load_device(name, power_mode)
+    except CatalogError as err:
+        raise ValueError(str(err)) from None
+    if device.device_class != target:
+        raise ValueError(f"device '{name}' is a {device.device_class}: use {MAP_PASS[device.device_class]}, "
+                         f"not {MAP_PASS[target]}")
+    return device
+
+
+@dataclass(frozen=True)
+class MapPass(ModulePass):
+    """Base of map-gpu, map-tpu, map-kpu, map-cpu."""
+
+    TARGET: ClassVar[str]
+    device: str = ""
+    power_mode: str | None = field(default=None, metadata={"help": "power mode (Jetson: 15w 30w 50w maxn)"})
+
+    def __post_init__(self):
+        check_device(self.device, self.power_mode, self.TARGET)
+
+    def model(self):
+        """The target's mapping model, `targets/<target>_model.py`."""
+        return importlib.import_module(f"targets.{self.TARGET}_model")
+
+    def calibration(self) -> dict[str, float] | None:
+        return None
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        device = check_device(self.device, self.power_mode, self.TARGET)
+        model, calibration = self.model(), self.calibration()
+        kernel_cls = KERNEL_OPS[self.TARGET]
+        weighted_util = weighted_eff = total_flops = 0.0
+        for unit in list(U.units(op)):
+            if isinstance(unit, KernelOp):
+                raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
+            workload = U.workload(unit)
+            try:
+                mapping = model.map_workload(workload, device, calibration)
+            except ValueError as err:  # refused precision, impossible mapping
+                raise DiagnosticError(f"cannot map '{workload.name}' to {device.name}: {err}", unit) from None
+            attrs = mapping_attributes(mapping)
+            name = U.unit_name(unit)
+            if isinstance(unit, RegionUnitOp):
+                kernel = rewrap(unit, kernel_cls, attrs)
+            else:
+                kernel = outline([unit], kernel_cls, kind(unit), {"name": StringAttr(name), **attrs})
+                _carry_unit_attrs(unit, kernel)
+            flops = max(workload.flops, 1)
+            weighted_util += mapping.utilization * flops
+            weighted_eff += mapping.efficiency * flops
+            total_flops += flops
+        op.attributes.update({
+            TARGET_ATTR: StringAttr(self.TARGET), DEVICE_ATTR: StringAttr(device.name),
+            UTILIZATION_ATTR: FloatAttr(weighted_util / total_flops if total_flops else 0.0, f64),
+            EFFICIENCY_ATTR: FloatAttr(weighted_eff / total_flops if total_flops else 0.0, f64),
+        })
+        if device.power_mode:
+            op.attributes[POWER_MODE_ATTR] = StringAttr(device.power_mode)
+
+
+# Unit-level attributes other passes wrote (annotate-deps) move to the new kernel.
+_UNIT_ATTRS = ("stage", "preds", "critical_flops", "critical_count")
+
+
+def _carry_unit_attrs(unit: Operation, kernel: KernelOp) -> None:
+    for key in _UNIT_ATTRS:
+        if key in unit.attributes:
+            kernel.attributes[key] = unit.attributes.pop(key)

@@ -1,0 +1,118 @@
+"""The cost report as data: everything `cost-report` prints, read from the IR that
+`cost` annotated, in the documented JSON schema (docs/report-schema.md). The text and
+CSV forms render this same dictionary, so the three never disagree.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import ModuleOp
+
+from dialects import graph
+from dialects.perf import KernelOp
+from passes import units as U
+from passes.cost import module_value
+from passes.diagnostic import DiagnosticError
+from passes.map_target import from_attribute, mapping_of
+
+SCHEMA_VERSION = 1
+
+
+def _attr(op, key, default=None):
+    attr = op.attributes.get(key)
+    return from_attribute(attr) if attr is not None else default
+
+
+def dominant_precision(kernels: list[KernelOp]) -> str:
+    """The precision most of the FLOPs run at."""
+    by_precision: dict[str, int] = {}
+    for k in kernels:
+        p = U.unit_precision(k)
+        by_precision[p] = by_precision.get(p, 0) + max(1, sum(U.flops(k)))
+    return max(by_precision, key=by_precision.get) if by_precision else "fp32"
+
+
+def reason(entry: dict) -> str:
+    """Why a kernel takes the time it takes, in one line with its figures."""
+    if entry["bottleneck"] == "overhead":
+        work = max(entry["compute_s"], entry["memory_s"])
+        return f"launch/dispatch overhead {entry['overhead_s'] * 1e6:.1f} us exceeds its {work * 1e6:.2f} us of work"
+    if entry["bottleneck"] == "memory":
+        intensity = entry["flops"] / entry["bytes"] if entry["bytes"] else 0.0
+        ridge = entry["peak_flops_per_s"] / entry["bandwidth_bytes_per_s"] if entry["bandwidth_bytes_per_s"] else 0.0
+        return (f"memory-bound: {intensity:.1f} FLOP/B is below the ridge point {ridge:.0f} FLOP/B "
+                f"({entry['bytes'] / 1e6:.2f} MB from {entry['memory_level']})")
+    text = f"compute-bound at {entry['efficiency']:.0%} of the {entry['exec_unit']} peak ({entry['exec_precision']})"
+    if entry["utilization"] < 0.5:
+        text += f"; only {entry['units_used']} of {entry['units_total']} units busy (limited parallelism)"
+    if entry.get("tensor_cores") is False and entry["exec_unit"] != "tensor_core" and entry["target"] == "gpu":
+        text += "; no tensor cores at this precision"
+    return text
+
+
+def kernel_entry(k: KernelOp) -> dict:
+    mapping = mapping_of(k)
+    matrix, vector = U.flops(k)
+    traffic = U.traffic(k)
+    entry = {
+        "name": U.unit_name(k), "location": U.fx_name(k), "pattern": k.pattern.data,
+        "ops": sum(1 for o in U.inner_ops(k) if isinstance(o, graph.GraphOp)),
+        "flops": matrix + vector, "bytes": traffic.bytes_moved,
+        "latency_s": _attr(k, "latency_s", 0.0), "compute_s": _attr(k, "compute_s", 0.0),
+        "memory_s": _attr(k, "memory_s", 0.0), "overhead_s": _attr(k, "overhead_s", 0.0),
+        "energy_j": _attr(k, "energy_j", 0.0), "bottleneck": _attr(k, "bottleneck", ""),
+        "stage": _attr(k, "stage", 0), "utilization": mapping.utilization, "efficiency": mapping.efficiency,
+        "units_used": mapping.units_used, "units_total": mapping.units_total,
+        "exec_unit": mapping.exec_unit, "exec_precision": mapping.precision,
+        "memory_level": mapping.memory_level, "target": mapping.target,
+        "peak_flops_per_s": _attr(k, "peak_flops_per_s", 0.0),
+        "bandwidth_bytes_per_s": _attr(k, "bandwidth_bytes_per_s", 0.0),
+        "tensor_cores": _attr(k, "tensor_cores"),
+    }
+    entry["reason"] = reason(entry)
+    return entry
+
+
+def collect(module: ModuleOp) -> dict:
+    """The report dictionary (JSON schema version SCHEMA_VERSION)."""
+    if module_value(module, "perf.latency_s") is None:
+        raise DiagnosticError("cost-report needs the cost pass: add `cost` before `cost-report`", module)
+    kernels = [u for u in U.units(module) if isinstance(u, KernelOp)]
+    latency = module_value(module, "perf.latency_s")
+    batch = module_value(module, graph.BATCH_ATTR, 1)
+    energy = module_value(module, "perf.energy_j")
+    entries = [kernel_entry(k) for k in kernels]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "model": module_value(module, graph.MODEL_ATTR, "model"),
+        "device": module_value(module, "perf.device"),
+        "power_mode": module_value(module, "perf.power_mode"),
+        "target": module_value(module, "perf.target"),
+        "batch": batch,
+        "precision": dominant_precision(kernels),
+        "runtime": module_value(module, "perf.runtime"),
+        "latency_s": latency,
+        "serial_latency_s": module_value(module, "perf.serial_latency_s"),
+        "throughput_per_s": batch / latency if latency else 0.0,
+        "energy_j": energy,
+        "energy_per_sample_j": energy / batch if batch else energy,
+        "average_power_w": energy / latency if latency else 0.0,
+        "energy_breakdown_j": {"compute": module_value(module, "perf.energy_compute_j"),
+                               "memory": module_value(module, "perf.energy_memory_j"),
+                               "static": module_value(module, "perf.energy_static_j")},
+        "peak_memory_bytes": module_value(module, "perf.peak_memory_bytes"),
+        "memory_breakdown_bytes": {"weights": module_value(module, "perf.weights_bytes"),
+                                   "activations": module_value(module, "perf.peak_activation_bytes"),
+                                   "workspace": module_value(module, "perf.workspace_bytes")},
+        "memory_capacity_bytes": module_value(module, "perf.memory_capacity_bytes"),
+        "fits": module_value(module, "perf.fits"),
+        "flops": module_value(module, "perf.flops"),
+        "bytes_moved": module_value(module, "perf.bytes_moved"),
+        "utilization": module_value(module, "perf.utilization"),
+        "efficiency": module_value(module, "perf.efficiency"),
+        "time_by_bottleneck_s": {"compute": module_value(module, "perf.time_compute_s"),
+                                 "memory": module_value(module, "perf.time_memory_s"),
+                                 "overhead": module_value(module, "perf.time_overhead_s")},
+        "kernels": len(entries),
+        "subgraphs": entries,
+        "suggestions": [],
+    }

@@ -1,0 +1,98 @@
+"""Concrete suggestions for a costed model, each with the figure it would change.
+
+Where a change can be tried, it is: the model is copied, the change applied (a lower
+precision, fusion), and the same map and cost passes run again, so the figure quoted is
+perf-opt's own estimate, not a rule of thumb. Where it cannot be tried on this IR (a
+larger batch needs a re-import), the figure is a stated upper bound.
+"""
+
+from __future__ import annotations
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp
+
+from dialects.perf import KernelOp
+from passes import units as U
+from passes.assign_precision import AssignPrecisionPass
+from passes.cost import CostPass, module_value
+from passes.fuse import FUSED_ATTR, FusePass
+from passes.map_cpu import MapCpuPass
+from passes.map_gpu import MapGpuPass
+from passes.map_kpu import MapKpuPass
+from passes.map_tpu import MapTpuPass
+from passes.outline import inline
+from targets.catalog import load_device
+
+MAP_PASSES = {"gpu": MapGpuPass, "tpu": MapTpuPass, "kpu": MapKpuPass, "cpu": MapCpuPass}
+LOW_PRECISIONS = ("bf16", "fp16", "int8")
+
+
+def _is_fused(module: ModuleOp) -> bool:
+    return FUSED_ATTR in module.attributes
+
+
+def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False) -> float:
+    """Latency of the model after re-mapping it with one change."""
+    copy = module.clone()
+    for unit in list(U.units(copy)):
+        if isinstance(unit, KernelOp):
+            inline(unit)
+    ctx = Context()
+    if fuse or _is_fused(module):  # a fused model is re-fused (default fuse options)
+        FusePass().apply(ctx, copy)
+    if precision:
+        AssignPrecisionPass(default=precision, policy="mixed").apply(ctx, copy)
+    target = module_value(module, "perf.target")
+    mapper = MAP_PASSES[target](device=module_value(module, "perf.device"),
+                                power_mode=module_value(module, "perf.power_mode"))
+    mapper.apply(ctx, copy)
+    CostPass().apply(ctx, copy)
+    return module_value(copy, "perf.latency_s")
+
+
+def suggest(module: ModuleOp, report: dict) -> list[dict]:
+    found: list[dict] = []
+    latency = report["latency_s"]
+    device = load_device(report["device"], report.get("power_mode"))
+
+    if not _is_fused(module):
+        fused = rerun(module, fuse=True)
+        if fused < latency:
+            found.append(_change("fusion", f"fuse the graph (a compiled runtime): {len(report['subgraphs'])} "
+                                           f"kernels become fewer, intermediates stay on chip",
+                                 latency, fused))
+    if report["precision"] in ("fp32", "tf32", "fp64"):
+        for low in LOW_PRECISIONS:
+            if device.supports(low) and device.precision_status(low) == "native":
+                faster = rerun(module, precision=low)
+                if faster < latency:
+                    found.append(_change("precision", f"run matmuls and convolutions in {low} (mixed policy: "
+                                                      f"normalizations and reductions stay fp32)", latency, faster))
+                break
+    utilization = report["utilization"] or 0.0
+    if 0 < utilization < 0.5:
+        bound = min(int(1 / utilization), 64)
+        found.append({"kind": "batch", "text": (
+            f"kernels keep on average {utilization:.0%} of the compute units busy: a batch up to "
+            f"{bound}x larger could run in about the same time (upper bound {report['throughput_per_s'] * bound:,.0f} "
+            f"samples/s vs {report['throughput_per_s']:,.0f})"), "metric": "throughput_per_s",
+            "before": report["throughput_per_s"], "after": report["throughput_per_s"] * bound})
+    overhead = report["time_by_bottleneck_s"]["overhead"] or 0.0
+    if latency and overhead / latency > 0.3:
+        found.append({"kind": "overhead", "text": (
+            f"{overhead / latency:.0%} of the time is in kernels dominated by launch overhead: fusion, CUDA graphs "
+            f"or a larger batch amortize it"), "metric": "latency_s", "before": latency,
+            "after": latency - overhead * 0.5})
+    if report["fits"] is False:
+        found.append({"kind": "memory", "text": (
+            f"the model needs {report['peak_memory_bytes'] / 2**30:.2f} GiB but {report['device']} has "
+            f"{report['memory_capacity_bytes'] / 2**30:.2f} GiB: int8 weights need a quarter of fp32's"),
+            "metric": "peak_memory_bytes", "before": report["peak_memory_bytes"],
+            "after": report["memory_breakdown_bytes"]["weights"] / 4 + report["memory_breakdown_bytes"]["activations"]})
+    return found
+
+
+def _change(kind: str, text: str, before: float, after: float) -> dict:
+    return {"kind": kind, "text": f"{text}: latency {before * 1e3:.3f} ms -> {after * 1e3:.3f} ms "
+                                  f"({(after - before) / before:+.0%})",
+            "metric": "latency_s", "before": before, "after": after}
