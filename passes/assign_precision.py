@@ -68,4 +68,6 @@ class AssignPrecisionPass(ModulePass):
             target.attributes[PRECISION_ATTR] = StringAttr(chosen)
         for sg in op.walk():
             if isinstance(sg, RegionUnitOp):
+                # A fused kernel stores its outputs at its dominant op's precision.
+                sg.attributes[PRECISION_ATTR] = StringAttr(U.unit_precision(sg))
                 sg.attributes.update(subgraph_attributes(sg))

@@ -25,6 +25,7 @@ from dialects.perf import SubgraphOp
 from passes import units as U
 from passes import work as W
 from passes.outline import outline
+from passes.precision import PRECISION_ATTR
 from passes.rules_language import RULES_DIR, Rules, load_rules, token
 
 FUSED_ATTR = "perf.fused"  # module attribute: a compiled runtime, not an eager one
@@ -123,4 +124,6 @@ class FusePass(ModulePass):
             "ops": U.int_attr(sum(1 for o in group if not isinstance(o, W.VIEW_OPS))),
             U.ON_CHIP_BUDGET_ATTR: U.int_attr(self.on_chip_bytes)})
         counter[0] += 1
+        if W.op_precision(U.dominant(sg)):  # precisions were assigned before fusion
+            sg.attributes[PRECISION_ATTR] = StringAttr(U.unit_precision(sg))
         sg.attributes.update(subgraph_attributes(sg))

@@ -104,7 +104,7 @@ def traffic(op: Operation) -> Traffic:
         precision = W.op_precision(inner)
         for operand in inner.operands:
             source = W.read_elements_source(_through_views(operand))
-            size = W.value_bytes(source, precision)
+            size = W.value_bytes(source, precision if source in weights else W.stored_precision(source))
             if source in weights:
                 bytes_weights += size
             elif source in args:
@@ -118,8 +118,7 @@ def traffic(op: Operation) -> Traffic:
                 on_chip += size
             else:
                 spilled += size
-    bytes_out = sum(W.value_bytes(v, W.op_precision(v.owner) if isinstance(v.owner, Operation) else None)
-                    for v in op.yield_op.values)
+    bytes_out = sum(W.value_bytes(r, W.stored_precision(r)) for r in op.results)
     return Traffic(bytes_in, bytes_weights, bytes_out, on_chip, spilled)
 
 

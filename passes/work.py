@@ -4,7 +4,9 @@ FLOPs count a multiply-accumulate as 2 (torch.utils.flop_counter's convention) a
 split in two: `matrix_flops` (convolutions, matmuls, attention: what tensor/matrix units
 execute, and what FlopCounterMode counts) and `vector_flops` (everything else, counted
 from the reference formula of each op, see VECTOR_OPS_PER_ELEMENT). Traffic is elements
-read (activations and weights separately) and written; bytes follow the op's precision.
+read (activations and weights separately) and written. Bytes follow precision: a value
+is read at the precision its producer stored it in, weights at the consuming op's
+precision (they are quantized for it), results at the op's own.
 Pure views (reshape, permute, ...) move nothing; copies move their bytes.
 """
 
@@ -14,9 +16,10 @@ from dataclasses import dataclass
 from math import prod
 
 from xdsl.dialects.builtin import StringAttr, TensorType
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 
 from dialects import graph
+from dialects.perf import RegionUnitOp
 from passes.diagnostic import DiagnosticError
 from passes.precision import PRECISION_ATTR, PRECISION_BITS, element_bits, is_float, storage_bytes
 
@@ -91,6 +94,21 @@ def op_precision(op: Operation) -> str | None:
         raise DiagnosticError(f"'{op.name}' op has an invalid precision attribute {attr}; "
                               f"valid precisions: {', '.join(PRECISION_BITS)}", op)
     return attr.data
+
+
+def stored_precision(value: SSAValue) -> str | None:
+    """The precision a value is stored at in memory: its producer's. A fused kernel
+    stores its outputs at the kernel's precision (its epilogue may compute wider); model
+    inputs keep their dtype (None)."""
+    owner = value.owner
+    if isinstance(owner, Block):
+        parent = owner.parent_op()
+        if isinstance(parent, RegionUnitOp):
+            return stored_precision(parent.inputs[value.index])
+        return None
+    if isinstance(owner, VIEW_OPS):
+        return stored_precision(owner.operands[0])
+    return op_precision(owner)
 
 
 def value_bytes(value: SSAValue, precision: str | None) -> int:
@@ -197,7 +215,7 @@ def work_of(op: Operation) -> OpWork:
         op_class=op_class,
         matrix_flops=matrix,
         vector_flops=_vector_flops(op, out_elements, in_elements),
-        input_bytes=sum(value_bytes(v, precision) for v in activations),
+        input_bytes=sum(value_bytes(v, stored_precision(v)) for v in activations),
         weight_bytes=weight_bytes,
         output_bytes=sum(value_bytes(r, precision) for r in results),
         output_elements=out_elements, batch=batch, channels=channels, spatial=spatial,

@@ -93,11 +93,14 @@ def test_resnet18_fusion_shape(zoo_import):
     assert sum(1 for _ in U.units(module)) == 23
 
 
-def test_lower_precision_halves_activation_traffic(zoo_import):
+def test_lower_precision_halves_traffic_except_the_input(zoo_import):
+    """bf16 halves every byte but the model input's, which stays fp32 as imported and is
+    read once by the first kernel (1x3x224x224 fp32 = 602112 B)."""
     module = fused(zoo_import("resnet18").module)
     fp32 = traffic(module)
     AssignPrecisionPass(default="bf16").apply(make_context(), module)
-    assert traffic(module) * 2 == pytest.approx(fp32, rel=0.001)
+    image = 3 * 224 * 224 * 4
+    assert traffic(module) == pytest.approx((fp32 - image) / 2 + image, rel=1e-6)
 
 
 def test_on_chip_budget_only_spills(zoo_import):

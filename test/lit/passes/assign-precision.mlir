@@ -23,10 +23,13 @@
 // RULES: graph.relu {{.*}}precision = "fp32"
 // RULES: graph.conv2d {{.*}}precision = "int8"
 
-// Traffic follows the precision: the residual kernel's input halves from 8192 B to 4096 B.
-// BYTES: perf.subgraph "conv_bn_act" {{.*}}bytes_in = 4096 : i64, bytes_weights = 1216 : i64, bytes_out = 4096 : i64
-// int4 packs two values a byte: 2048 elements -> 1024 B.
-// INT4: perf.subgraph "conv_bn_act" {{.*}}bytes_in = 1024 : i64
+// Traffic follows the precision: values are read at the precision their producer stored.
+// The model input x stays fp32 as imported (8192 B); weights and outputs halve; the
+// residual kernel reads relu1's bf16 output (4096 B) and x in fp32 (8192 B).
+// BYTES: perf.subgraph "conv_bn_act" {{.*}}bytes_in = 8192 : i64, bytes_weights = 1216 : i64, bytes_out = 4096 : i64
+// BYTES: perf.subgraph "conv_bn_residual_act" {{.*}}bytes_in = 12288 : i64, bytes_weights = 1216 : i64, bytes_out = 4096 : i64
+// int4 packs two values a byte: 2048 elements -> 1024 B written.
+// INT4: perf.subgraph "conv_bn_act" {{.*}}bytes_out = 1024 : i64
 
 // BADPREC: perf-opt: error: pass 'assign-precision': unknown precision 'fp12'; valid precisions: fp64, fp32, tf32, fp16, bf16, fp8, fp4, int32, int16, int8, int4
 // BADPOLICY: perf-opt: error: pass 'assign-precision': unknown policy 'fancy'; valid policies: uniform, mixed

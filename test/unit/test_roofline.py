@@ -1,0 +1,224 @@
+"""targets.roofline: time and energy of a mapped kernel, hand-checked, plus the invariants
+every architecture model must keep (more bandwidth or more peak never makes a kernel
+slower; energy never drops below idle power x latency).
+
+The workload builders and device modifiers here are shared by the test_*_model.py files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import pytest
+
+from targets import cpu_model, gpu_model, kpu_model, roofline, tpu_model
+from targets.catalog import Device, list_devices, load_device
+from targets.precision import storage_bytes
+from targets.workload import Gemm, Workload
+
+MODELS = {"gpu": gpu_model, "tpu": tpu_model, "kpu": kpu_model, "cpu": cpu_model}
+
+
+# --------------------------------------------------------------------------- builders
+
+
+def gemm_workload(m: int, n: int, k: int, precision: str = "bf16", batch: int = 1,
+                  op_class: str = "matmul") -> Workload:
+    """`batch` independent M x K by K x N products (weights shared across the batch)."""
+    return Workload(
+        name=f"mm{m}x{n}x{k}", op_class=op_class, precision=precision,
+        matrix_flops=2 * batch * m * n * k,
+        bytes_in=storage_bytes(batch * m * k, precision),
+        bytes_weights=storage_bytes(k * n, precision),
+        bytes_out=storage_bytes(batch * m * n, precision),
+        output_elements=batch * m * n, batch=batch, channels=n, gemms=(Gemm(m, n, k, batch),))
+
+
+def conv_workload(batch: int, precision: str, cin: int = 64, cout: int = 64, hw: int = 56,
+                  kernel: int = 3) -> Workload:
+    """Stride-1 'same' convolution as an implicit GEMM: M = batch*H*W, N = Cout,
+    K = Cin*kh*kw (the resnet-like default is 1x64x56x56, 3x3, 64 -> 64)."""
+    m, k = batch * hw * hw, cin * kernel * kernel
+    return Workload(
+        name=f"conv{cin}x{hw}_b{batch}", op_class="conv", precision=precision,
+        matrix_flops=2 * m * cout * k,
+        bytes_in=storage_bytes(batch * cin * hw * hw, precision),
+        bytes_weights=storage_bytes(cout * k, precision),
+        bytes_out=storage_bytes(batch * cout * hw * hw, precision),
+        output_elements=batch * cout * hw * hw, batch=batch, channels=cout, spatial=hw * hw,
+        gemms=(Gemm(m, cout, k),))
+
+
+def elementwise_workload(elements: int, precision: str, op_class: str = "elementwise",
+                         batch: int = 1) -> Workload:
+    """One op per element (a ReLU): reads and writes every element once."""
+    return Workload(
+        name=f"relu{elements}", op_class=op_class, precision=precision, vector_flops=elements,
+        bytes_in=storage_bytes(elements, precision), bytes_out=storage_bytes(elements, precision),
+        output_elements=elements, batch=batch)
+
+
+def run(workload: Workload, device: Device, calibration=None):
+    """(mapping, estimate) of `workload` on `device` through its architecture's model."""
+    mapping = MODELS[device.device_class].map_workload(workload, device, calibration)
+    return mapping, roofline.estimate(workload, mapping, device)
+
+
+def scaled(fig, factor: float):
+    return dataclasses.replace(fig, value=float(fig.value) * factor)
+
+
+def with_bandwidth(device: Device, factor: float) -> Device:
+    """Every memory level `factor` times faster (spec and measured)."""
+    levels = tuple(dataclasses.replace(
+        lvl, bandwidth_bytes_per_s=scaled(lvl.bandwidth_bytes_per_s, factor),
+        measured_bandwidth_bytes_per_s=lvl.measured_bandwidth_bytes_per_s
+        and scaled(lvl.measured_bandwidth_bytes_per_s, factor)) for lvl in device.memory)
+    return dataclasses.replace(device, memory=levels)
+
+
+def with_peaks(device: Device, factor: float) -> Device:
+    """Every execution unit `factor` times faster at every precision."""
+    units = tuple(dataclasses.replace(u, peak=MappingProxyType(
+        {p: scaled(f, factor) for p, f in u.peak.items()})) for u in device.execution_units)
+    return dataclasses.replace(device, execution_units=units)
+
+
+def precision_for(device: Device) -> str:
+    """A precision every device of the catalog runs: int8 on the integer-only and KPU
+    devices, bf16 where supported, else fp32."""
+    if device.device_class == "kpu" or not device.supports("fp32"):
+        return "int8"
+    return "bf16" if device.supports("bf16") else "fp32"
+
+
+def sample_workloads(device: Device) -> list[Workload]:
+    prec = precision_for(device)
+    return [conv_workload(1, prec), conv_workload(16, prec), gemm_workload(1024, 1024, 1024, prec),
+            gemm_workload(1, 4096, 4096, prec), elementwise_workload(64 * 56 * 56, prec)]
+
+
+DEVICES = [name for name in list_devices() if name != "host"]
+
+
+# --------------------------------------------------------------------------- hand checks
+
+
+def test_a100_large_gemm_compute_time_by_hand():
+    """A100 dense BF16 peak = 108 SMs x 1024 FMA/clk x 2 x 1.41 GHz = 311.9 TFLOPS (the
+    catalog lists NVIDIA's rounded 312 TFLOPS). 4096^3 GEMM: 32 x 32 = 1024 tiles of 128x128
+    on 108 SMs -> 10 waves, wave efficiency 1024/1080 = 0.94815; K = 4096 in 64-element steps
+    = 64 steps, pipeline 64/66 = 0.96970; no padding; 128x128 tiles need 45 GB/s of the
+    180 GB/s shared memory per SM (operand efficiency 1); achievable fraction 0.86667.
+    Efficiency = 0.94815 x 0.96970 x 0.86667 = 0.79683.
+    Compute time = 2 x 4096^3 / (312e12 x 0.79683) = 137.44e9 / 248.61e12 = 552.8 us."""
+    device = load_device("a100-sxm4-80gb")
+    assert 108 * 1024 * 2 * 1.41e9 == pytest.approx(312e12, rel=0.001)
+    mapping, est = run(gemm_workload(4096, 4096, 4096, "bf16"), device)
+    assert mapping.exec_unit == "tensor_core" and mapping.details["tile_m"] == 128
+    assert mapping.details["waves"] == 10
+    assert mapping.efficiency == pytest.approx(0.79683, rel=1e-4)
+    assert est.matrix_peak_flops_per_s == 312e12
+    assert est.compute_time_s == pytest.approx(552.8e-6, rel=1e-3)
+    # 3 x 4096^2 x 2 B = 100.7 MB > 40 MiB L2 -> HBM at 2039 GB/s = 49.4 us: compute-bound
+    assert mapping.memory_level == "hbm"
+    assert est.memory_time_s == pytest.approx(3 * 4096**2 * 2 / 2039e9)
+    assert est.bottleneck == "compute"
+    assert est.latency_s == pytest.approx(552.8e-6 + 5e-6, rel=1e-3)
+
+
+def test_memory_time_uses_the_measured_bandwidth():
+    """H100 HBM: spec 3.35 TB/s, published measurement 2.8 TB/s; the measurement wins."""
+    device = load_device("h100-sxm5")
+    w = elementwise_workload(512 * 2**20, "bf16")     # 2 GiB in + out: beyond the L2
+    mapping, est = run(w, device)
+    assert mapping.memory_level == "hbm"
+    assert est.bandwidth_bytes_per_s == 2.8e12
+    assert est.memory_time_s == pytest.approx(w.bytes_moved / 2.8e12)
+    assert est.bottleneck == "memory"
+
+
+def test_overhead_bound_kernel_and_latency_formula():
+    device = load_device("h100-sxm5")
+    mapping, est = run(gemm_workload(64, 64, 64), device)
+    assert est.latency_s == pytest.approx(max(est.compute_time_s, est.memory_time_s) + 5e-6)
+    assert est.bottleneck == "overhead"
+    assert est.achieved_flops_per_s == pytest.approx(2 * 64**3 / est.latency_s)
+
+
+def test_vector_peak_is_the_nearest_wider_native_precision():
+    """A TPU v4 VPU has no BF16 ALU: element-wise BF16 runs at its FP32 rate, 4.3 TFLOPS."""
+    device = load_device("tpu-v4")
+    w = elementwise_workload(2**20, "bf16")
+    mapping, est = run(w, device)
+    assert mapping.vector_unit == "vpu"
+    assert est.vector_peak_flops_per_s == pytest.approx(4.3008e12)
+    assert est.vector_time_s == pytest.approx(2**20 / 4.3008e12 / mapping.vector_efficiency)
+
+
+def test_energy_split_by_hand():
+    """Coral, 64x64x64 INT8 GEMM: compute 524288 ops x 0.5 pJ; 12288 B from the 8 MiB SRAM
+    at 12.5 pJ/B; 1000 B on chip written and read at 12.5 pJ/B; idle 0.2 W x latency."""
+    device = load_device("coral-edge-tpu")
+    w = dataclasses.replace(gemm_workload(64, 64, 64, "int8"), bytes_on_chip=1000)
+    mapping, est = run(w, device)
+    assert mapping.memory_level == "sram"
+    assert est.compute_energy_j == pytest.approx(524288 * 0.5e-12)
+    assert est.memory_energy_j == pytest.approx((12288 * 12.5 + 1000 * 2 * 12.5) * 1e-12)
+    assert est.static_energy_j == pytest.approx(0.2 * est.latency_s)
+    assert est.energy_j == pytest.approx(
+        est.compute_energy_j + est.memory_energy_j + est.static_energy_j)
+
+
+def test_emulated_precision_pays_its_cost_factor():
+    """FP4 on H100 is computed as FP8; doubling the emulation cost doubles matrix time."""
+    device = load_device("h100-sxm5")
+    emu = device.emulation["fp4"]
+    costly = dataclasses.replace(device, emulation=MappingProxyType(
+        {**device.emulation, "fp4": dataclasses.replace(emu, cost_factor=scaled(emu.cost_factor, 2))}))
+    w = gemm_workload(4096, 4096, 4096, "fp4")
+    mapping, est = run(w, device)
+    _, est2 = run(w, costly)
+    assert mapping.emulated and mapping.precision == "fp8"
+    assert est.matrix_peak_flops_per_s == 1978.9e12
+    assert est2.matrix_time_s == pytest.approx(2 * est.matrix_time_s)
+    assert est2.compute_energy_j == pytest.approx(2 * est.compute_energy_j)
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+@pytest.mark.parametrize("name", DEVICES)
+def test_higher_bandwidth_never_increases_latency(name):
+    device = load_device(name)
+    faster = with_bandwidth(device, 2.0)
+    for w in sample_workloads(device):
+        assert run(w, faster)[1].latency_s <= run(w, device)[1].latency_s * (1 + 1e-12), w.name
+
+
+@pytest.mark.parametrize("name", DEVICES)
+def test_higher_peak_never_increases_latency(name):
+    device = load_device(name)
+    faster = with_peaks(device, 2.0)
+    for w in sample_workloads(device):
+        assert run(w, faster)[1].latency_s <= run(w, device)[1].latency_s * (1 + 1e-12), w.name
+
+
+@pytest.mark.parametrize("name", DEVICES)
+def test_energy_at_least_idle_power_times_latency(name):
+    device = load_device(name)
+    for w in sample_workloads(device):
+        est = run(w, device)[1]
+        assert est.energy_j >= float(device.energy.idle_w.value) * est.latency_s
+        assert est.bottleneck in ("compute", "memory", "overhead")
+
+
+@pytest.mark.parametrize("name", DEVICES)
+def test_utilization_and_efficiency_are_fractions(name):
+    device = load_device(name)
+    for w in sample_workloads(device):
+        m = run(w, device)[0]
+        assert 0 < m.efficiency <= 1 and 0 < m.vector_efficiency <= 1, w.name
+        assert 0 <= m.utilization <= 1 and 0 < m.units_used <= m.units_total, w.name
+        assert all(isinstance(v, (int, float, str, bool)) for v in m.details.values())
