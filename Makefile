@@ -1,11 +1,11 @@
 # Two commands (see README):
-#   make run    set up the environment, import resnet18, run the perf-opt pipeline on it
+#   make run    set up the environment, import resnet18, print its cost report on an H100
 #   make test   set up the environment, run every test (pytest, which also drives lit)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 MODEL  ?= resnet18
-PIPELINE ?= cse,dce
+PIPELINE ?= fuse,annotate-deps,assign-precision,map-gpu,cost,cost-report
 
 .PHONY: setup run test lit bench clean
 

@@ -7,11 +7,12 @@ and dumping the module, as xDSL's own `verify()` does.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import ModuleOp, NameLoc
 from xdsl.ir import Operation
-from xdsl.traits import IsTerminator, NoTerminator
+from xdsl.traits import HasParent, IsTerminator, NoTerminator
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
 from compiler.source import SourceChunk
@@ -57,16 +58,62 @@ def _structure_error(op: Operation) -> str | None:
     return None
 
 
+@functools.cache
+def _position_sensitive(op_type: type) -> bool:
+    """Ops whose verifier looks at where they are (terminators, ops with a required parent)."""
+    return op_type.has_trait(IsTerminator) or op_type.get_trait(HasParent) is not None
+
+
+def _fingerprint(op: Operation) -> tuple:
+    """Everything an op's verifier can look at: operand and result types, attributes,
+    properties, whether it ends its block, the ops and arguments of its regions, and, for
+    terminators and ops that require a parent, the parent and its attributes (func.return
+    checks the function type). Operand identity and position are not part of it: moving an
+    op into a fused subgraph does not change whether it verifies."""
+    block = op.parent
+    regions = tuple(
+        (tuple(a.type for a in b.args), tuple(b.ops)) for r in op.regions for b in r.blocks)
+    where = ()
+    if _position_sensitive(type(op)):
+        parent = op.parent_op()
+        where = (parent, tuple(parent.attributes.items()) if parent is not None else (),
+                 tuple(parent.properties.items()) if parent is not None else ())
+    return (tuple(v.type for v in op.operands), tuple(r.type for r in op.results),
+            tuple(op.attributes.items()), tuple(op.properties.items()),
+            block is not None and block.last_op is op, regions, where)
+
+
+class Verifier:
+    """Verifies a module, re-running an op's verifier only when something it can see has
+    changed since it last passed. Passes mostly move ops or add attributes to some, so
+    after the first full check a pass costs a fingerprint per op instead of a full
+    verification (several times cheaper in xDSL)."""
+
+    def __init__(self) -> None:
+        self._passed: dict[Operation, tuple] = {}
+
+    def verify(self, module: ModuleOp, chunk: SourceChunk) -> list[Diagnostic]:
+        found: list[Diagnostic] = []
+        passed: dict[Operation, tuple] = {}
+        for op in module.walk():
+            fingerprint = _fingerprint(op)
+            if self._passed.get(op) == fingerprint:
+                passed[op] = fingerprint
+                continue
+            message = _structure_error(op)
+            if message is None:
+                try:
+                    op.verify_()
+                except (VerifyException, DiagnosticException) as err:
+                    message = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
+            if message is None:
+                passed[op] = fingerprint
+            else:
+                found.append(at_op(chunk, op, f"'{op.name}' op {message}"))
+        self._passed = passed
+        return found
+
+
 def verify(module: ModuleOp, chunk: SourceChunk) -> list[Diagnostic]:
     """Every verification error of the module, one per failing op, in IR order."""
-    found: list[Diagnostic] = []
-    for op in module.walk():
-        message = _structure_error(op)
-        if message is None:
-            try:
-                op.verify_()
-            except (VerifyException, DiagnosticException) as err:
-                message = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
-        if message is not None:
-            found.append(at_op(chunk, op, f"'{op.name}' op {message}"))
-    return found
+    return Verifier().verify(module, chunk)

@@ -88,6 +88,7 @@ class _ChunkRun:
         self.ctx, self.chunk, self.passes, self.opts, self.timer = ctx, chunk, passes, opts, timer
         self.dump_index = dump_index  # shared counter for --mlir-print-ir-tree-dir
         self.diags: list[Diagnostic] = []
+        self.verifier = diagnostics.Verifier()
 
     def run(self) -> ModuleOp | None:
         t0 = time.perf_counter()
@@ -107,7 +108,7 @@ class _ChunkRun:
 
     def verify(self, module: ModuleOp) -> bool:
         t0 = time.perf_counter()
-        self.diags.extend(diagnostics.verify(module, self.chunk))
+        self.diags.extend(self.verifier.verify(module, self.chunk))
         self.timer.add("Verifier", time.perf_counter() - t0)
         return not self.diags
 

@@ -131,6 +131,7 @@ class CpuKernelOp(KernelOp):
     TARGET: ClassVar[str] = "cpu"
 
 
+REGION_UNIT_TYPES = frozenset({SubgraphOp, GpuKernelOp, TpuKernelOp, KpuKernelOp, CpuKernelOp})
 KERNEL_OPS: dict[str, type[KernelOp]] = {k.TARGET: k for k in (GpuKernelOp, TpuKernelOp, KpuKernelOp, CpuKernelOp)}
 
 

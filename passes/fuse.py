@@ -124,6 +124,6 @@ class FusePass(ModulePass):
             "ops": U.int_attr(sum(1 for o in group if not isinstance(o, W.VIEW_OPS))),
             U.ON_CHIP_BUDGET_ATTR: U.int_attr(self.on_chip_bytes)})
         counter[0] += 1
-        if W.op_precision(U.dominant(sg)):  # precisions were assigned before fusion
+        if any(PRECISION_ATTR in o.attributes for o in group):  # assigned before fusion
             sg.attributes[PRECISION_ATTR] = StringAttr(U.unit_precision(sg))
         sg.attributes.update(subgraph_attributes(sg))

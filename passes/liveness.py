@@ -72,11 +72,14 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
             retire[last_use.get(result, i)] += size
         if live > peak:
             peak, peak_unit = live, U.unit_name(unit)
-        workspace = max(workspace, U.traffic(unit).bytes_spilled)
+        spilled = unit.attributes.get("bytes_spilled")  # fuse wrote it; bare ops spill nothing
+        workspace = max(workspace, spilled.value.data if spilled is not None else 0)
         live -= retire.pop(i, 0)
     return MemoryFootprint(sum(weights.values()), peak, workspace, peak_unit)
 
 
 def assigned_precision(unit: Operation) -> str | None:
     """The unit's precision once assign-precision ran; None means each tensor's dtype."""
-    return U.unit_precision(unit) if W.op_precision(U.dominant(unit)) else None
+    precision = U.unit_precision(unit)
+    assigned = W.op_precision(unit) or W.op_precision(U.inner_ops(unit)[0])
+    return precision if assigned else None

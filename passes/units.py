@@ -9,6 +9,7 @@ turns that into the `targets.workload.Workload` the mapping models take.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from math import prod
@@ -38,9 +39,9 @@ def functions(module: ModuleOp) -> Iterator[func.FuncOp]:
 
 
 def is_unit(op: Operation) -> bool:
-    if isinstance(op, RegionUnitOp):
+    if W.is_region_unit(op):
         return True
-    return isinstance(op, graph.GraphOp) and not isinstance(op, (graph.WeightOp, *W.VIEW_OPS))
+    return W.is_graph_op(op) and type(op) is not graph.WeightOp and not W.is_view(op)
 
 
 def units(module: ModuleOp) -> Iterator[Operation]:
@@ -65,8 +66,8 @@ def unit_name(op: Operation) -> str:
 
 def inner_ops(op: Operation) -> list[Operation]:
     """The graph ops a unit executes (itself, or its subgraph body without the yield)."""
-    if isinstance(op, RegionUnitOp):
-        return [o for o in op.block.ops if isinstance(o, graph.GraphOp)]
+    if W.is_region_unit(op):
+        return [o for o in op.block.ops if W.is_graph_op(o)]
     return [op]
 
 
@@ -91,7 +92,7 @@ def budget_of(op: Operation) -> int:
 
 
 def traffic(op: Operation) -> Traffic:
-    if not isinstance(op, RegionUnitOp):
+    if not W.is_region_unit(op):
         w = W.work_of(op)
         return Traffic(w.input_bytes, w.weight_bytes, w.output_bytes)
     block, budget = op.block, budget_of(op)
@@ -99,7 +100,7 @@ def traffic(op: Operation) -> Traffic:
     weights = {a for a, v in zip(block.args, op.inputs) if W.is_weight(v)}
     bytes_in = bytes_weights = on_chip = spilled = 0
     for inner in inner_ops(op):
-        if isinstance(inner, W.VIEW_OPS):
+        if W.is_view(inner):
             continue
         precision = W.op_precision(inner)
         for operand in inner.operands:
@@ -111,7 +112,7 @@ def traffic(op: Operation) -> Traffic:
                 bytes_in += size
         for result in inner.results:
             consumers = [u.operation for u in result.uses]
-            if any(not isinstance(c, graph.GraphOp) for c in consumers):
+            if any(not W.is_graph_op(c) for c in consumers):
                 continue  # yielded: counted as output below
             size = W.value_bytes(result, precision)
             if all(isinstance(c, TILE_LOCAL) for c in consumers) or size <= budget:
@@ -124,29 +125,36 @@ def traffic(op: Operation) -> Traffic:
 
 def _through_views(value: SSAValue) -> SSAValue:
     """A view inside a subgraph reads its source: follow views back to a real value."""
-    while isinstance(value.owner, W.VIEW_OPS):
+    while W.is_view(value.owner):
         value = value.owner.operands[0]
     return value
 
 
-def flops(op: Operation) -> tuple[int, int]:
+def works(op: Operation) -> list[tuple[Operation, W.OpWork]]:
+    """Each inner op with its work: computed once per question about a unit."""
+    return [(inner, W.work_of(inner)) for inner in inner_ops(op)]
+
+
+def flops(op: Operation, unit_works: list | None = None) -> tuple[int, int]:
     """(matrix FLOPs, vector FLOPs) of a unit."""
-    matrix = vector = 0
-    for inner in inner_ops(op):
-        w = W.work_of(inner)
-        matrix += w.matrix_flops
-        vector += w.vector_flops
-    return matrix, vector
+    unit_works = unit_works if unit_works is not None else works(op)
+    return (sum(w.matrix_flops for _, w in unit_works), sum(w.vector_flops for _, w in unit_works))
 
 
-def dominant(op: Operation) -> Operation:
-    """The op that decides how a unit maps: its largest matrix op, else its largest op."""
-    ops = inner_ops(op)
-    return max(ops, key=lambda o: (W.work_of(o).matrix_flops, W.work_of(o).flops))
+def dominant(op: Operation, unit_works: list | None = None) -> tuple[Operation, W.OpWork]:
+    """The op that decides how a unit maps, with its work: its largest matrix op, else
+    its largest op."""
+    unit_works = unit_works if unit_works is not None else works(op)
+    return max(unit_works, key=lambda ow: (ow[1].matrix_flops, ow[1].flops))
 
 
 def unit_precision(op: Operation) -> str:
-    anchor = dominant(op)
+    """The precision a unit runs and stores at: its own attribute (a bare op's, or the
+    one assign-precision puts on a fused kernel), else its dominant op's, else the dtype."""
+    attr = op.attributes.get(PRECISION_ATTR)
+    if isinstance(attr, StringAttr):
+        return attr.data
+    anchor = dominant(op)[0] if W.is_region_unit(op) else op
     attr = anchor.attributes.get(PRECISION_ATTR)
     if isinstance(attr, StringAttr):
         return attr.data
@@ -184,10 +192,11 @@ def gemm_dims(op: Operation) -> list[Gemm]:
 
 def workload(op: Operation) -> Workload:
     """The unit as the mapping models see it."""
-    matrix, vector = flops(op)
+    unit_works = works(op)
+    matrix, vector = flops(op, unit_works)
     t = traffic(op)
-    anchor = W.work_of(dominant(op))
-    n_ops = sum(1 for o in inner_ops(op) if not isinstance(o, W.VIEW_OPS))
+    anchor = dominant(op, unit_works)[1]
+    n_ops = sum(1 for o, _ in unit_works if not isinstance(o, W.VIEW_OPS))
     return Workload(
         name=unit_name(op), op_class=anchor.op_class, precision=unit_precision(op),
         matrix_flops=matrix, vector_flops=vector,
@@ -199,5 +208,7 @@ def workload(op: Operation) -> Workload:
     )
 
 
+@functools.lru_cache(maxsize=65536)
 def int_attr(value: int) -> IntegerAttr:
+    """Attributes are immutable and costly to build (xDSL verifies each): share them."""
     return IntegerAttr(int(value), i64)

@@ -12,6 +12,7 @@ Pure views (reshape, permute, ...) move nothing; copies move their bytes.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from math import prod
 
@@ -19,7 +20,7 @@ from xdsl.dialects.builtin import StringAttr, TensorType
 from xdsl.ir import Block, Operation, SSAValue
 
 from dialects import graph
-from dialects.perf import RegionUnitOp
+from dialects.perf import REGION_UNIT_TYPES
 from passes.diagnostic import DiagnosticError
 from passes.precision import PRECISION_ATTR, PRECISION_BITS, element_bits, is_float, storage_bytes
 
@@ -31,6 +32,23 @@ MATMUL, CONV, DEPTHWISE_CONV, ELEMENTWISE, REDUCTION, NORMALIZATION, ATTENTION, 
 VIEW_OPS = (graph.ReshapeOp, graph.PermuteOp, graph.TransposeOp, graph.ExpandOp,
             graph.SelectOp, graph.SliceOp, graph.SplitOp)
 COPY_OPS = (graph.CopyOp, graph.CastOp, graph.ConcatOp, graph.PadOp)
+
+# Type-set membership: isinstance() against xDSL's ABC-based op classes costs ~1 us, and
+# the passes ask these questions a few times per op; `type(op) in set` costs ~50 ns.
+_VIEW_TYPES = frozenset(VIEW_OPS)
+_GRAPH_TYPES = frozenset(graph.GRAPH_OPS)
+
+
+def is_view(op) -> bool:
+    return type(op) in _VIEW_TYPES
+
+
+def is_graph_op(op) -> bool:
+    return type(op) in _GRAPH_TYPES
+
+
+def is_region_unit(op) -> bool:
+    return type(op) in REGION_UNIT_TYPES
 
 # Arithmetic per output element, from each op's reference formula (exp, div and sqrt
 # count 1 like add and mul: hardware vector units issue them as one instruction, or as a
@@ -103,10 +121,10 @@ def stored_precision(value: SSAValue) -> str | None:
     owner = value.owner
     if isinstance(owner, Block):
         parent = owner.parent_op()
-        if isinstance(parent, RegionUnitOp):
+        if is_region_unit(parent):
             return stored_precision(parent.inputs[value.index])
         return None
-    if isinstance(owner, VIEW_OPS):
+    if is_view(owner):
         return stored_precision(owner.operands[0])
     return op_precision(owner)
 
@@ -125,14 +143,14 @@ def value_bytes(value: SSAValue, precision: str | None) -> int:
 def read_elements_source(value: SSAValue) -> SSAValue:
     """A broadcast (expand) is read from its smaller source."""
     owner = value.owner
-    while isinstance(owner, graph.ExpandOp):
+    while type(owner) is graph.ExpandOp:
         value = owner.input
         owner = value.owner
     return value
 
 
 def is_weight(value: SSAValue) -> bool:
-    return isinstance(value.owner, graph.WeightOp)
+    return type(value.owner) is graph.WeightOp
 
 
 def _matrix_flops_and_class(op: Operation) -> tuple[int, str, int]:
@@ -188,36 +206,74 @@ def _class_of(op: Operation) -> str:
     return OTHER
 
 
-def work_of(op: Operation) -> OpWork:
-    """Work and traffic of a graph op (a graph.weight or a view moves nothing)."""
-    precision = op_precision(op)
-    results = list(op.results)
-    out_shape = shape(results[0]) if results else ()
-    out_elements = sum(prod(shape(r)) for r in results)
+@dataclass(frozen=True)
+class _Shape:
+    """What an op computes, independent of precision: FLOPs and which values it reads
+    and writes. Passes move ops and change precisions but never reshape an op, so this
+    is computed once per op (cached); bytes are derived from it at the current precisions."""
+
+    op_class: str
+    matrix_flops: int
+    vector_flops: int
+    activations: tuple[tuple[SSAValue, int, int, bool], ...]  # (value, elements, dtype bits, float?)
+    weights: tuple[tuple[SSAValue, int, int, bool], ...]
+    results: tuple[tuple[SSAValue, int, int, bool], ...]
+    output_elements: int
+    batch: int
+    channels: int
+    spatial: int
+    contraction: int
+    is_view: bool
+
+
+def _value_facts(value: SSAValue) -> tuple[SSAValue, int, int, bool]:
+    typ = value.type
+    if not isinstance(typ, TensorType):
+        return (value, 0, 8, False)
+    return (value, prod(typ.get_shape()), element_bits(typ.element_type), is_float(typ.element_type))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _static(op: Operation) -> _Shape:
+    results = tuple(_value_facts(r) for r in op.results)
+    out_shape = shape(op.results[0]) if op.results else ()
+    out_elements = sum(r[1] for r in results)
     batch = out_shape[0] if out_shape else 1
     channels = out_shape[1] if len(out_shape) > 1 else 1
     spatial = prod(out_shape[2:]) if len(out_shape) > 2 else 1
-    if isinstance(op, graph.WeightOp) or isinstance(op, VIEW_OPS):
-        return OpWork(DATA_MOVEMENT, 0, 0, 0, 0, 0, out_elements, batch, channels, spatial, 0, True)
-
-    activations = [read_elements_source(v) for v in op.operands if not is_weight(v)]
-    weights = [v for v in op.operands if is_weight(v)]
-    in_elements = sum(prod(shape(v)) for v in activations)
+    if type(op) is graph.WeightOp or is_view(op):
+        return _Shape(DATA_MOVEMENT, 0, 0, (), (), results, out_elements, batch, channels, spatial, 0, True)
+    activations = tuple(_value_facts(read_elements_source(v)) for v in op.operands if not is_weight(v))
+    weights = tuple(_value_facts(v) for v in op.operands if is_weight(v))
+    if type(op) is graph.EmbeddingOp:  # reads one row per index, not the table
+        weights = tuple((r[0], r[1], r[2], r[3]) for r in results)
     matrix, op_class, contraction = _matrix_flops_and_class(op)
-    if not op_class:
-        op_class = _class_of(op)
-    if isinstance(op, graph.EmbeddingOp):  # reads one row per index, not the table
-        weights = []
-        weight_bytes = value_bytes(results[0], precision)
-    else:
-        weight_bytes = sum(value_bytes(v, precision) for v in weights)
+    return _Shape(op_class or _class_of(op), matrix,
+                  _vector_flops(op, out_elements, sum(a[1] for a in activations)),
+                  activations, weights, results, out_elements, batch, channels, spatial, contraction, False)
+
+
+def _bytes(facts: tuple[SSAValue, int, int, bool], precision: str | None) -> int:
+    _, elements, bits, floating = facts
+    if precision is not None and floating:
+        return storage_bytes(elements, precision)
+    return -(-elements * bits // 8)
+
+
+def work_of(op: Operation) -> OpWork:
+    """Work and traffic of a graph op (a graph.weight or a view moves nothing)."""
+    static = _static(op)
+    if static.is_view:
+        return OpWork(DATA_MOVEMENT, 0, 0, 0, 0, 0, static.output_elements, static.batch,
+                      static.channels, static.spatial, 0, True)
+    precision = op_precision(op)
     return OpWork(
-        op_class=op_class,
-        matrix_flops=matrix,
-        vector_flops=_vector_flops(op, out_elements, in_elements),
-        input_bytes=sum(value_bytes(v, stored_precision(v)) for v in activations),
-        weight_bytes=weight_bytes,
-        output_bytes=sum(value_bytes(r, precision) for r in results),
-        output_elements=out_elements, batch=batch, channels=channels, spatial=spatial,
-        contraction=contraction,
+        op_class=static.op_class,
+        matrix_flops=static.matrix_flops,
+        vector_flops=static.vector_flops,
+        input_bytes=sum(_bytes(a, stored_precision(a[0])) for a in static.activations),
+        weight_bytes=sum(_bytes(w, precision) for w in static.weights),
+        output_bytes=sum(_bytes(r, precision) for r in static.results),
+        output_elements=static.output_elements, batch=static.batch, channels=static.channels,
+        spatial=static.spatial, contraction=static.contraction,
     )

@@ -1,0 +1,143 @@
+"""map-cpu physics: cores, SIMD/matrix extensions and cache blocking for one op on a CPU.
+
+Why: a CPU reaches its FMA peak only when every core has a chunk of work worth a thread
+(small ops stay on one core), when the right instruction set applies (AMX for bf16/int8
+on Sapphire Rapids, VNNI for int8, AVX512_BF16), and when the working set lives in a
+cache close enough. What fraction of peak real kernels then reach depends on the op class
+(BLAS GEMM vs direct convolution vs streaming element-wise), so that fraction is a table of
+measured defaults that a calibration file overrides. Default device: `host`.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping as TypingMapping
+
+from targets.catalog import Device
+from targets.mapping_common import (
+    achievable_fraction, bits, ceil_div, check_class, clamp_fraction, gemms_of, resolve_execution,
+    serving_level, vector_precision, vector_unit, working_set,
+)
+from targets.workload import Mapping, Workload
+
+DEFAULT_DEVICE = "host"
+
+# Work per thread below which splitting across cores does not pay.
+# Vector work: PyTorch's at::internal::GRAIN_SIZE = 32768 elements (aten/src/ATen/Parallel.h:
+# "no parallel algorithm ... should split work into smaller than GRAIN_SIZE chunks").
+VECTOR_GRAIN_ELEMENTS = 32768
+# Matrix work: OpenBLAS runs a GEMM on one thread per 65536 x 4 = 262144 multiply-adds
+# (interface/gemm.c get_gemm_optimal_nthreads: SMP_THRESHOLD_MIN x GEMM_MULTITHREAD_THRESHOLD).
+GEMM_GRAIN_MACS = 65536 * 4
+
+# Measured by perf-opt's predecessor on an i7-12700K (architecture notes, "Hardware Mapper
+# Calibration Proposal"): OpenBLAS SGEMM 4096^2 833 GFLOPS, PyTorch conv2d 3x3 with 64
+# channels 280 GFLOPS, ReLU 12 GFLOPS at 72.1 GB/s. The notes divided by 1280 GFLOPS (8
+# P-cores at 5.0 GHz); the catalog's i7-12700k FP32 peak, against which every efficiency
+# here is applied, is 1446.4 GFLOPS (8 P-cores at 4.7 GHz + 4 E-cores at 3.8 GHz).
+I7_12700K_FP32_PEAK_FLOPS = 1446.4e9
+CPU_GEMM_EFFICIENCY = 833e9 / I7_12700K_FP32_PEAK_FLOPS          # 0.576
+CPU_CONV_EFFICIENCY = 280e9 / I7_12700K_FP32_PEAK_FLOPS          # 0.194
+# The ReLU figure (0.8 % of peak) is bandwidth-bound: an FP32 ReLU moves 8 bytes per FLOP,
+# so 72.1 GB/s (94 % of the 76.8 GB/s DRAM) allows ~9-12 GFLOPS whatever the cores can
+# do. The roofline's memory term reproduces it, so it is recorded, not applied as a
+# compute efficiency (that would count the DRAM limit twice).
+CPU_RELU_MEASURED_FRACTION = 12e9 / I7_12700K_FP32_PEAK_FLOPS    # 0.0083
+# Element-wise and other non-FMA vector work: one operation per lane per instruction where
+# the peak counts an FMA as 2, so at most half the FMA peak. Modelling assumption.
+CPU_VECTOR_EFFICIENCY = 0.5
+
+# Default achieved fraction of the executing unit's peak, per op class (calibration wins).
+# Classes without a measurement borrow the nearest measured kind (assumption, noted).
+DEFAULT_CLASS_EFFICIENCY: dict[str, float] = {
+    "matmul": CPU_GEMM_EFFICIENCY,
+    "attention": CPU_GEMM_EFFICIENCY,      # two GEMMs dominate; assumption
+    "conv": CPU_CONV_EFFICIENCY,
+    "depthwise_conv": CPU_CONV_EFFICIENCY,  # direct convolution loops; assumption
+    "elementwise": CPU_VECTOR_EFFICIENCY,
+    "reduction": CPU_VECTOR_EFFICIENCY,
+    "normalization": CPU_VECTOR_EFFICIENCY,
+    "data_movement": CPU_VECTOR_EFFICIENCY,
+    "other": CPU_VECTOR_EFFICIENCY,
+}
+
+# AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions
+# Programming Reference, ch. 3 "Intel AMX": TMM registers up to 16 rows x 64 bytes), so
+# M and N pad to 16 and K to 64 bytes of elements.
+AMX_TILE_ROWS = 16
+AMX_TILE_ROW_BYTES = 64
+
+
+def _i(fig) -> int:
+    return int(fig.value)
+
+
+def _amx_padding(workload: Workload, precision: str) -> float:
+    """Useful / padded MACs when the GEMMs are cut into AMX tiles."""
+    k_step = AMX_TILE_ROW_BYTES * 8 // bits(precision)
+    useful = padded = 0
+    for g in gemms_of(workload):
+        useful += g.m * g.n * g.k * g.batch
+        padded += (ceil_div(g.m, AMX_TILE_ROWS) * AMX_TILE_ROWS * ceil_div(g.n, AMX_TILE_ROWS)
+                   * AMX_TILE_ROWS * ceil_div(g.k, k_step) * k_step * g.batch)
+    return useful / padded if padded else 1.0
+
+
+def map_workload(workload: Workload, device: Device,
+                 calibration: TypingMapping[str, float] | None = None) -> Mapping:
+    """Place one op on a CPU. Raises PrecisionNotSupportedError (a ValueError) listing the
+    supported precisions when the device refuses the precision."""
+    check_class(device, "cpu")
+    ex = resolve_execution(device, workload.precision)
+    cpu, cores = device.cpu, _i(device.compute.units)
+    simd = vector_unit(device)
+    unit = device.unit(ex.unit)
+    is_matrix = workload.matrix_flops > 0
+    vec_prec = vector_precision(simd, ex.computed_as)
+    vec_cores = min(cores, max(1, ceil_div(workload.output_elements, VECTOR_GRAIN_ELEMENTS)))
+    if is_matrix:
+        chunks = max(1, int(workload.matrix_flops / 2 // GEMM_GRAIN_MACS))
+        cores_used = min(cores, chunks)
+    else:
+        chunks = ceil_div(max(1, workload.output_elements), VECTOR_GRAIN_ELEMENTS)
+        cores_used = vec_cores
+    default = DEFAULT_CLASS_EFFICIENCY.get(workload.op_class, CPU_VECTOR_EFFICIENCY)
+    class_eff, source = achievable_fraction(calibration, workload.op_class, default)
+    vec_class, _ = achievable_fraction(calibration, "elementwise", CPU_VECTOR_EFFICIENCY)
+    amx = unit.kind == "matrix"
+    padding = _amx_padding(workload, ex.computed_as) if amx and is_matrix else 1.0
+    # The element-wise tail of a fused GEMM runs at the element-wise rate; a vector-only op
+    # at its own class's rate.
+    vector_eff = clamp_fraction((vec_class if is_matrix else class_eff) * vec_cores / cores)
+    efficiency = clamp_fraction(class_eff * padding * cores_used / cores) if is_matrix \
+        else vector_eff
+    ws = working_set(workload)
+    per_core = ws / cores_used
+    level = serving_level(device, ws, per_unit_bytes=per_core)
+    isa = set(cpu.isa_extensions)
+    width = _i(cpu.simd_width_bits)
+    overhead = float(device.overheads.framework_dispatch_s.value) \
+        if device.overheads.framework_dispatch_s else 0.0
+    if cores_used > 1:  # fork/join of the intra-op thread pool
+        overhead += float(device.overheads.launch_s.value)
+    details: dict[str, int | float | str | bool] = {
+        "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
+        "grain": GEMM_GRAIN_MACS if is_matrix else VECTOR_GRAIN_ELEMENTS,
+        "grain_unit": "multiply_adds" if is_matrix else "elements",
+        "simd_width_bits": width, "simd_lanes": max(1, width // bits(vec_prec)),
+        "fma_units_per_core": _i(cpu.fma_units_per_core),
+        "matrix_extension": unit.name if amx else "none", "amx": amx,
+        "amx_padding_efficiency": padding,
+        "vnni": ex.computed_as == "int8" and bool(isa & {"avx512_vnni", "avx_vnni", "dotprod"}),
+        "avx512_bf16": ex.computed_as == "bf16" and "avx512_bf16" in isa,
+        "working_set_bytes": ws, "working_set_per_core_bytes": int(per_core),
+        "cache_level": level.name, "class_efficiency": class_eff,
+        "class_efficiency_source": source, "vector_precision": vec_prec,
+    }
+    return Mapping(
+        target="cpu", device=device.name,
+        exec_unit=ex.unit if is_matrix else simd.name,
+        precision=ex.computed_as if is_matrix else vec_prec,
+        units_used=cores_used, units_total=cores, utilization=cores_used / cores,
+        efficiency=efficiency, memory_level=level.name,
+        vector_unit=simd.name, vector_efficiency=vector_eff, overhead_s=overhead,
+        emulated=ex.emulated, details=details)

@@ -1,0 +1,130 @@
+"""map-cpu physics (targets.cpu_model): cores from a grain of work, SIMD/AMX/VNNI by
+precision, cache blocking, per-class efficiency from measurements or calibration."""
+
+from __future__ import annotations
+
+import dataclasses
+from types import MappingProxyType
+
+import pytest
+
+from targets import cpu_model
+from targets.catalog import load_device
+from targets.mapping_common import PrecisionNotSupportedError
+from test_roofline import conv_workload, elementwise_workload, gemm_workload, run
+
+I7 = load_device("i7-12700k")
+XEON = load_device("xeon-8480plus")
+
+
+def test_large_sgemm_reproduces_the_measured_openblas_rate():
+    """4096^3 FP32 on the i7-12700K: 4096^3 / 262144 MACs per thread -> all 12 cores;
+    efficiency 833/1446.4 = 0.5759; 137.4 GFLOP / 833 GFLOPS = 165.0 ms, so the estimate
+    achieves the measured 833 GFLOPS (overhead 3.3 + 2 us is negligible)."""
+    w = gemm_workload(4096, 4096, 4096, "fp32")
+    m, est = run(w, I7)
+    assert (m.units_used, m.units_total, m.utilization) == (12, 12, 1.0)
+    assert m.efficiency == pytest.approx(833 / 1446.4)
+    assert est.achieved_flops_per_s == pytest.approx(833e9, rel=1e-3)
+    assert m.overhead_s == pytest.approx(3.3e-6 + 2e-6)
+    assert m.memory_level == "dram"           # 201 MB, 16.8 MB per core: beyond the 25 MB L3
+
+
+def test_resnet_conv_reproduces_the_measured_conv_rate():
+    m, est = run(conv_workload(1, "fp32"), I7)
+    assert m.details["class_efficiency"] == pytest.approx(280 / 1446.4)
+    assert est.achieved_flops_per_s == pytest.approx(280e9, rel=0.01)
+
+
+def test_streaming_relu_is_bandwidth_bound_like_the_measurement():
+    """The predecessor measured ReLU at 12 GFLOPS (0.83 % of peak) at 72.1 GB/s. 64 M FP32
+    elements: 512 MiB over 76.8 GB/s DRAM = 7.0 ms -> 9.6 GFLOPS = 0.66 % of peak, within
+    the measurement's ballpark without charging the DRAM limit twice."""
+    m, est = run(elementwise_workload(2**26, "fp32"), I7)
+    assert m.memory_level == "dram" and est.bottleneck == "memory"
+    fraction = est.achieved_flops_per_s / 1446.4e9
+    assert fraction == pytest.approx(cpu_model.CPU_RELU_MEASURED_FRACTION, rel=0.25)
+    assert m.efficiency == pytest.approx(cpu_model.CPU_VECTOR_EFFICIENCY)
+
+
+@pytest.mark.parametrize("elements, cores", [(1000, 1), (32768, 1), (32769, 2),
+                                             (5 * 32768, 5), (100 * 32768, 12)])
+def test_elementwise_cores_follow_the_pytorch_grain(elements, cores):
+    m = cpu_model.map_workload(elementwise_workload(elements, "fp32"), I7)
+    assert m.units_used == cores and m.details["grain"] == 32768
+    expected = 3.3e-6 + (2e-6 if cores > 1 else 0.0)   # fork/join only when parallel
+    assert m.overhead_s == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("size, cores", [(64, 1), (128, 8), (256, 12)])
+def test_gemm_cores_follow_the_openblas_threshold(size, cores):
+    """64^3 = 262144 MACs: one thread; 128^3 = 2.1 M: 8 threads; 256^3: all 12 cores."""
+    m = cpu_model.map_workload(gemm_workload(size, size, size, "fp32"), I7)
+    assert m.units_used == cores
+    assert m.efficiency == pytest.approx(833 / 1446.4 * cores / 12)
+
+
+def test_amx_for_bf16_and_int8_on_sapphire_rapids():
+    for prec in ("bf16", "int8"):
+        m = cpu_model.map_workload(gemm_workload(1024, 1024, 1024, prec), XEON)
+        assert m.exec_unit == "amx" and m.details["amx"] and m.details["matrix_extension"] == "amx"
+        assert m.details["amx_padding_efficiency"] == 1.0
+    fp32 = cpu_model.map_workload(gemm_workload(1024, 1024, 1024, "fp32"), XEON)
+    assert fp32.exec_unit == "simd" and not fp32.details["amx"]
+    assert fp32.details["simd_lanes"] == 16 and fp32.details["fma_units_per_core"] == 2
+
+
+def test_amx_tiles_pad_m_and_n_to_16_rows():
+    """17 x 16 x 32 BF16: M pads to 32 rows of AMX tiles -> 17/32 of the work is useful."""
+    m = cpu_model.map_workload(gemm_workload(17, 16, 32, "bf16"), XEON)
+    assert m.details["amx_padding_efficiency"] == pytest.approx(17 / 32)
+
+
+def test_vnni_and_avx512_bf16_flags():
+    int8 = cpu_model.map_workload(gemm_workload(512, 512, 512, "int8"), I7)
+    assert int8.exec_unit == "simd" and int8.details["vnni"] and not int8.details["amx"]
+    zen4 = load_device("ryzen7-7700x")
+    bf16 = cpu_model.map_workload(gemm_workload(512, 512, 512, "bf16"), zen4)
+    assert bf16.details["avx512_bf16"] and bf16.precision == "bf16"
+
+
+def test_cache_level_holds_the_per_core_working_set():
+    small = cpu_model.map_workload(gemm_workload(64, 64, 64, "fp32"), I7)
+    assert small.details["working_set_per_core_bytes"] == 3 * 64 * 64 * 4
+    assert small.memory_level == "l1d"                     # 48 KiB on one core
+    mid = cpu_model.map_workload(conv_workload(1, "fp32"), I7)
+    assert mid.memory_level == "l2"                        # 1.75 MB / 12 = 146 KB per core
+
+
+def test_calibration_overrides_the_default_class_efficiency():
+    w = gemm_workload(4096, 4096, 4096, "fp32")
+    m = cpu_model.map_workload(w, I7, {"matmul": 0.7, "conv": 0.3})
+    assert m.efficiency == pytest.approx(0.7)
+    assert m.details["class_efficiency_source"] == "calibration"
+    with pytest.raises(ValueError, match="not a fraction"):
+        cpu_model.map_workload(w, I7, {"matmul": 1.5})
+
+
+def test_refused_precision_lists_the_supported_ones():
+    """No catalog CPU refuses a precision (all upcast), so make the i7 refuse FP8."""
+    refusing = dataclasses.replace(I7, emulation=MappingProxyType(
+        {**I7.emulation, "fp8": dataclasses.replace(I7.emulation["fp8"], mode="refuse",
+                                                    reason="no FP8 in this test")}))
+    with pytest.raises(PrecisionNotSupportedError, match="supported precisions: fp64, fp32"):
+        cpu_model.map_workload(gemm_workload(64, 64, 64, "fp8"), refusing)
+
+
+def test_host_is_the_default_device():
+    host = load_device(cpu_model.DEFAULT_DEVICE)
+    m = cpu_model.map_workload(conv_workload(1, "fp32"), host)
+    assert m.device == "host" and 1 <= m.units_used <= m.units_total
+
+
+@pytest.mark.parametrize("name", ["i7-12700k", "xeon-8480plus", "orin-cpu", "host"])
+def test_more_batch_never_lowers_utilization(name):
+    device = load_device(name)
+    for build in (lambda b: conv_workload(b, "fp32"),
+                  lambda b: gemm_workload(b, 768, 768, "fp32"),
+                  lambda b: elementwise_workload(b * 1000, "fp32", batch=b)):
+        u = [cpu_model.map_workload(build(b), device).utilization for b in (1, 2, 4, 8, 64)]
+        assert u == sorted(u), u
