@@ -1,0 +1,85 @@
+"""The whole pipeline on real models: invariants every estimate must satisfy, on one
+device of each class."""
+
+from __future__ import annotations
+
+import pytest
+
+from compiler.context import make_context
+from compiler.pipeline import build
+from passes.cost import module_value
+from targets.catalog import load_device
+
+DEVICES = {"gpu": "h100-sxm5", "tpu": "tpu-v4", "kpu": "kpu-t256", "cpu": "xeon-8480plus"}
+PRECISION = {"gpu": "bf16", "tpu": "bf16", "kpu": "int8", "cpu": "bf16"}
+
+
+def run(module, target: str, fused: bool = True, precision: str | None = None):
+    clone = module.clone()
+    ctx = make_context()
+    stages = (["fuse"] if fused else []) + [
+        "annotate-deps", f"assign-precision{{default={precision or PRECISION[target]}}}",
+        f"map-{target}{{device={DEVICES[target]}}}", "cost"]
+    for p in build(",".join(stages)):
+        p.apply(ctx, clone)
+    return clone
+
+
+def value(module, key):
+    return module_value(module, key)
+
+
+@pytest.mark.parametrize("target", list(DEVICES))
+def test_physical_invariants(zoo_import, target):
+    module = run(zoo_import("resnet18").module, target)
+    device = load_device(DEVICES[target])
+    latency = value(module, "perf.latency_s")
+    assert 0 < latency <= value(module, "perf.serial_latency_s") * (1 + 1e-9)
+    # Energy is at least static power over the latency.
+    assert value(module, "perf.energy_j") >= float(device.energy.idle_w.value) * latency
+    # Peak memory holds at least the weights (11.69M parameters in resnet18).
+    assert value(module, "perf.peak_memory_bytes") >= value(module, "perf.weights_bytes") > 11_000_000
+    # The split of time by bottleneck accounts for every kernel.
+    split = sum(value(module, f"perf.time_{k}_s") for k in ("compute", "memory", "overhead"))
+    assert split == pytest.approx(value(module, "perf.serial_latency_s"))
+
+
+@pytest.mark.parametrize("target", list(DEVICES))
+def test_batch_64_throughput_not_below_batch_1(zoo_import, target):
+    from conftest import imported
+
+    one = run(zoo_import("resnet18").module, target)
+    many = run(imported("resnet18", 64).module, target)
+    assert 64 / value(many, "perf.latency_s") >= 1 / value(one, "perf.latency_s")
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v2", "vit_b_16"])
+def test_fusion_is_not_slower_than_eager(zoo_import, name):
+    module = zoo_import(name).module
+    fused, eager = run(module, "gpu", True), run(module, "gpu", False)
+    assert value(fused, "perf.runtime") == "compiled" and value(eager, "perf.runtime") == "eager"
+    assert value(fused, "perf.latency_s") <= value(eager, "perf.latency_s")
+    assert value(fused, "perf.bytes_moved") <= value(eager, "perf.bytes_moved")
+
+
+def test_int8_not_slower_than_fp32_on_h100(zoo_import):
+    module = zoo_import("resnet50").module
+    int8, fp32 = run(module, "gpu", precision="int8"), run(module, "gpu", precision="fp32")
+    assert value(int8, "perf.latency_s") <= value(fp32, "perf.latency_s")
+
+
+def test_report_json_has_the_documented_keys(zoo_import):
+    from passes.report_data import collect
+
+    report = collect(run(zoo_import("mobilenet_v2").module, "gpu"))
+    for key in ("model", "device", "batch", "precision", "latency_s", "throughput_per_s", "energy_j",
+                "energy_breakdown_j", "peak_memory_bytes", "memory_breakdown_bytes", "flops",
+                "bytes_moved", "utilization", "efficiency", "subgraphs"):
+        assert key in report
+    assert set(report["energy_breakdown_j"]) == {"compute", "memory", "static"}
+    assert set(report["memory_breakdown_bytes"]) == {"weights", "activations", "workspace"}
+    for entry in report["subgraphs"]:
+        for key in ("name", "ops", "flops", "bytes", "latency_s", "energy_j", "bottleneck", "stage",
+                    "utilization", "efficiency"):
+            assert key in entry
+    assert sum(e["flops"] for e in report["subgraphs"]) == report["flops"]
