@@ -52,12 +52,15 @@ def runtime_of(row: dict) -> str:
     return "eager" if "eager" in software else "compiled"
 
 
-def pipeline_for(row: dict, device_class: str) -> str:
+def pipeline_for(row: dict, device) -> str:
     stages = [] if runtime_of(row) == "eager" else ["fuse"]
     stages.append("annotate-deps")
-    stages.append(f"assign-precision{{default={row['precision']} policy=mixed}}")
+    # Integer-only accelerators (the Edge TPU) run fully quantized models: everything in
+    # the row's precision. Elsewhere normalizations and reductions stay wide (mixed).
+    policy = "mixed" if device.supports("fp32") else "uniform"
+    stages.append(f"assign-precision{{default={row['precision']} policy={policy}}}")
     mode = f" power-mode={row['power_mode']}" if row.get("power_mode") else ""
-    stages.append(f"map-{device_class}{{device={row['device']}{mode}}}")
+    stages.append(f"map-{device.device_class}{{device={row['device']}{mode}}}")
     stages.append("cost")
     return ",".join(stages)
 
@@ -70,8 +73,7 @@ def estimate(row: dict) -> dict:
     from targets.catalog import load_device
 
     batch = row.get("batch") or OFFLINE_BATCH
-    device_class = load_device(row["device"], row.get("power_mode")).device_class
-    pipeline = pipeline_for(row, device_class)
+    pipeline = pipeline_for(row, load_device(row["device"], row.get("power_mode")))
     ctx = make_context()
     module = parse_chunk(ctx, SourceChunk("<bench>", imported_text(row["model"], batch, row.get("input_resolution", 224))))
     for p in build(pipeline):

@@ -8,7 +8,8 @@ bandwidth of the level its data lives in; latency = max(compute, memory) + overh
 End to end, stages run in order. In a compiled runtime (the pipeline fused) kernels of
 one stage run concurrently when their units fit the device together, so the latency is
 never below the critical path and never more than the sum; an eager runtime (no `fuse`)
-launches one kernel at a time on one stream, as PyTorch eager does. Energy = dynamic
+launches one kernel at a time on one stream, as PyTorch eager does, and also pays the
+framework's dispatch for each view op (a compiled graph folds views into indexing). Energy = dynamic
 compute + data movement per kernel + static power over the end-to-end latency.
 """
 
@@ -24,6 +25,7 @@ from xdsl.passes import ModulePass
 
 from dialects.perf import KernelOp
 from passes import units as U
+from passes import work as W
 from passes.annotate_deps import build_dag
 from passes.diagnostic import DiagnosticError
 from passes.fuse import FUSED_ATTR
@@ -114,6 +116,12 @@ class CostPass(ModulePass):
             runtime = "compiled" if FUSED_ATTR in op.attributes else "eager"
         units_total = max((mapping_of(k).units_total for k in unit_ops), default=1)
         latency = schedule_latency(costs, units_total, runtime == "compiled")
+        if runtime == "eager":
+            # Eager PyTorch dispatches every op, views included, from the host one after
+            # the other; a compiled graph folds views into its kernels' indexing.
+            dispatch = device.overheads.framework_dispatch_s
+            views = sum(1 for inner in op.walk() if W.is_view(inner))
+            latency += views * (float(dispatch.value) if dispatch is not None else 0.0)
         self.annotate_module(op, device, costs, latency, runtime)
 
     def annotate_module(self, op: ModuleOp, device, costs: list[KernelCost], latency: float, runtime: str):

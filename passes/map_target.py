@@ -9,6 +9,7 @@ the cost pass needs, so nothing travels outside the IR.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -22,12 +23,15 @@ from dialects.perf import KERNEL_OPS, KernelOp, RegionUnitOp
 from passes import units as U
 from passes.diagnostic import DiagnosticError
 from passes.fuse import kind
+from passes.liveness import footprint
 from passes.outline import outline, rewrap
+from targets.calibration import load as load_calibration
 from targets.catalog import CatalogError, Device, load_device
 from targets.workload import Mapping
 
 TARGET_ATTR, DEVICE_ATTR, POWER_MODE_ATTR = "perf.target", "perf.device", "perf.power_mode"
 UTILIZATION_ATTR, EFFICIENCY_ATTR = "perf.utilization", "perf.efficiency"
+CALIBRATION_ATTR = "perf.calibration"  # the calibration file map-* applied (cost re-applies it)
 MAP_PASS = {"gpu": "map-gpu", "tpu": "map-tpu", "kpu": "map-kpu", "cpu": "map-cpu"}
 
 # Mapping fields stored on kernels under these attribute names (precision is renamed so
@@ -35,14 +39,20 @@ MAP_PASS = {"gpu": "map-gpu", "tpu": "map-tpu", "kpu": "map-kpu", "cpu": "map-cp
 _FIELD_ATTRS = {"precision": "exec_precision"}
 
 
-def to_attribute(value) -> Attribute:
-    if isinstance(value, bool):
+@functools.lru_cache(maxsize=65536)
+def _cached_attribute(kind: type, value) -> Attribute:
+    if kind is bool:
         return IntegerAttr(int(value), i1)
-    if isinstance(value, int):
+    if kind is int:
         return IntegerAttr(value, i64)
-    if isinstance(value, float):
+    if kind is float:
         return FloatAttr(value, f64)
     return StringAttr(str(value))
+
+
+def to_attribute(value) -> Attribute:
+    """A Python scalar as an attribute (shared: xDSL verifies every new attribute)."""
+    return _cached_attribute(type(value) if isinstance(value, (bool, int, float)) else str, value)
 
 
 def from_attribute(attr: Attribute):
@@ -101,28 +111,39 @@ class MapPass(ModulePass):
     TARGET: ClassVar[str]
     device: str = ""
     power_mode: str | None = field(default=None, metadata={"help": "power mode (Jetson: 15w 30w 50w maxn)"})
+    calibration: str | None = field(default=None, metadata={
+        "help": "calibration file from perf-calibrate (measured efficiencies, bandwidths, overheads)"})
 
     def __post_init__(self):
-        check_device(self.device, self.power_mode, self.TARGET)
+        device = check_device(self.device, self.power_mode, self.TARGET)
+        if self.calibration is not None:  # a bad file is a ValueError (CalibrationError) here
+            load_calibration(self.calibration).apply(device)
 
     def model(self):
         """The target's mapping model, `targets/<target>_model.py`."""
         return importlib.import_module(f"targets.{self.TARGET}_model")
 
-    def calibration(self) -> dict[str, float] | None:
-        return None
+    def calibration_fractions(self, workload) -> dict[str, float] | None:
+        """Measured {op class: fraction of peak} for the workload's size band, or None."""
+        if self.calibration is None:
+            return None
+        return load_calibration(self.calibration).fractions_for(workload)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         device = check_device(self.device, self.power_mode, self.TARGET)
-        model, calibration = self.model(), self.calibration()
+        if self.calibration is not None:  # measured bandwidths, overheads (and host clock)
+            device = load_calibration(self.calibration).apply(device)
+            op.attributes[CALIBRATION_ATTR] = StringAttr(self.calibration)
+        model = self.model()
         kernel_cls = KERNEL_OPS[self.TARGET]
         weighted_util = weighted_eff = total_flops = 0.0
+        model_weights = footprint(op).weights  # they share the device's on-chip memory
         for unit in list(U.units(op)):
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
-            workload = U.workload(unit)
+            workload = dataclasses.replace(U.workload(unit), model_weight_bytes=model_weights)
             try:
-                mapping = model.map_workload(workload, device, calibration)
+                mapping = model.map_workload(workload, device, self.calibration_fractions(workload))
             except ValueError as err:  # refused precision, impossible mapping
                 raise DiagnosticError(f"cannot map '{workload.name}' to {device.name}: {err}", unit) from None
             attrs = mapping_attributes(mapping)

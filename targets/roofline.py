@@ -79,11 +79,17 @@ def estimate(workload: Workload, mapping: Mapping, device: Device) -> Estimate:
     compute_s = matrix_s + vector_s
     level = device.memory_level(mapping.memory_level)
     bandwidth = level.achievable_bandwidth_bytes_per_s
-    memory_s = workload.bytes_moved / bandwidth
+    # Bytes that come from a farther level than the one serving the rest (weights a
+    # device cannot keep on chip) take their own level's time and energy.
+    streamed = min(mapping.stream_bytes, workload.bytes_moved)
+    stream_level = device.memory_level(mapping.stream_level) if streamed else level
+    memory_s = ((workload.bytes_moved - streamed) / bandwidth
+                + streamed / stream_level.achievable_bandwidth_bytes_per_s)
     latency = max(compute_s, memory_s) + mapping.overhead_s
     compute_j = (workload.matrix_flops * m_pj + workload.vector_flops * v_pj) * PJ
     nearest = device.memory[0]
-    memory_j = (workload.bytes_moved * float(level.energy_pj_per_byte.value)
+    memory_j = ((workload.bytes_moved - streamed) * float(level.energy_pj_per_byte.value)
+                + streamed * float(stream_level.energy_pj_per_byte.value)
                 + workload.bytes_on_chip * 2 * float(nearest.energy_pj_per_byte.value)) * PJ
     static_j = float(device.energy.idle_w.value) * latency
     return Estimate(

@@ -111,10 +111,15 @@ def map_workload(workload: Workload, device: Device,
         workload, device, ex.computed_as)
     gemms = gemms_of(workload)
     capacity = max((device.total_capacity_bytes(lvl) for lvl in device.memory[:-1]), default=0.0)
-    weights_on_chip = workload.bytes_weights <= capacity
+    # Parameters stay on chip only when the whole model's fit (the Edge TPU compiler caches
+    # a model's parameters in its SRAM when they fit; otherwise they stream from host
+    # memory on every inference: Coral docs, "Edge TPU Compiler: parameter data caching").
+    resident = max(workload.bytes_weights, workload.model_weight_bytes)
+    weights_on_chip = resident <= capacity
     ws = working_set(workload)
-    level = serving_level(device, ws, include_per_unit=True) if weights_on_chip \
-        else device.outermost_memory
+    # Activations live on chip either way; weights that do not fit stream from off chip.
+    level = serving_level(device, ws - (0 if weights_on_chip else workload.bytes_weights),
+                          include_per_unit=True)
     details: dict[str, int | float | str | bool] = {
         "systolic_rows": rows, "systolic_cols": cols, "mxus_total": mxus,
         "cores": _i(tpu.cores_per_chip), "weights_on_chip": weights_on_chip,
@@ -148,4 +153,6 @@ def map_workload(workload: Workload, device: Device,
         units_used=part.units_used, units_total=total_units, utilization=part.utilization,
         efficiency=part.efficiency, memory_level=level.name, vector_unit=vec_unit,
         vector_efficiency=vec_eff, overhead_s=float(device.overheads.launch_s.value),
-        emulated=ex.emulated, details=details)
+        emulated=ex.emulated, details=details,
+        stream_bytes=0 if weights_on_chip else workload.bytes_weights,
+        stream_level="" if weights_on_chip else device.outermost_memory.name)

@@ -54,6 +54,7 @@ class Workload:
     gemms: tuple[Gemm, ...] = ()  # the matrix products inside (empty for vector work)
     ops: int = 1                  # graph ops fused into this kernel
     working_set_bytes: int = 0    # bytes touched once (in + weights + out), for cache-level choice
+    model_weight_bytes: int = 0   # weights of the whole model, which share on-chip memory
 
     @property
     def flops(self) -> int:
@@ -89,4 +90,6 @@ class Mapping:
     vector_efficiency: float = 1.0
     overhead_s: float = 0.0       # launch / dispatch / synchronization per kernel
     emulated: bool = False
+    stream_bytes: int = 0         # bytes served from `stream_level` instead (streamed weights)
+    stream_level: str = ""
     details: dict[str, int | float | str | bool] = field(default_factory=dict)  # target specifics for the IR

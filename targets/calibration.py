@@ -1,0 +1,497 @@
+"""Measured calibration of a CPU: what `perf-calibrate` wrote, read back, checked, and
+applied to the device and to the mapping model.
+
+Why: the CPU model's per-class efficiencies are defaults from another machine
+(targets/cpu_model.py), and the host's bandwidths and clock are what the OS reports or
+conservative guesses (targets/host.py). DESIGN.md: "Measured calibration overrides
+datasheet efficiency". A calibration file carries, for one machine:
+
+* per op class (the Workload classes) and precision, size bands by FLOPs, each with the
+  achieved FLOP/s, its fraction of the calibrated device's peak (min/median/max over
+  repeats) and the `efficiency` map-cpu uses: the class fraction at which the CPU model
+  reproduces the measured time (fitted by `fit`, below);
+* the bandwidth of every memory level (median and spread), the per-op framework dispatch
+  overhead and the fork/join cost of the intra-op thread pool;
+* the running clock, measured (a VM's /proc/cpuinfo reports the nominal clock, not the
+  boost clock the cores run at);
+* every benchmark with its workload and timings, so the fit can be redone (`fit`).
+
+`load(path)` validates (errors read `FILE: error: what`), `Calibration.apply(device)`
+returns the device with measured figures (kind "measured", source: the file),
+`Calibration.fractions_for(workload)` gives {op class: fraction} for the workload's size
+band, interpolated in log(FLOPs) between bands. Plain Python; no IR, no torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping
+
+from targets.catalog import Device, Sourced
+from targets.precision import PRECISIONS
+from targets.workload import OP_CLASSES, Gemm, Workload
+
+SCHEMA = "perf-opt-calibration"
+SCHEMA_VERSION = 1
+SOURCE_KEY = "calibration"
+# A measured clock within this share of the device's is not worth rescaling peaks for.
+CLOCK_TOLERANCE = 0.02
+# Fitted efficiencies are kept inside [MIN_EFFICIENCY, 1].
+MIN_EFFICIENCY = 1e-4
+# Classes whose matrix work has a vector tail (bias add) fitted at the element-wise rate.
+_VECTOR_FIRST = ("elementwise",)
+
+
+class CalibrationError(ValueError):
+    """A calibration file is missing, unreadable or does not follow the schema."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass(frozen=True)
+class Spread:
+    min: float
+    median: float
+    max: float
+
+    @staticmethod
+    def of(values: Iterable[float]) -> "Spread":
+        vals = sorted(values)
+        return Spread(vals[0], statistics.median(vals), vals[-1])
+
+    def as_dict(self) -> dict:
+        return {"min": self.min, "median": self.median, "max": self.max}
+
+
+@dataclass(frozen=True)
+class Band:
+    """Benchmarks of one op class and precision whose FLOPs fall in one decade."""
+
+    flops_min: float
+    flops_max: float
+    flops_center: float         # geometric mean of the benchmarks' FLOPs
+    efficiency: float           # class fraction map-cpu uses (fitted)
+    achieved_flops_per_s: Spread
+    fraction_of_peak: Spread    # achieved / calibrated peak, as measured (overheads included)
+    benchmarks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Calibration:
+    path: str
+    name: str
+    date: str
+    target: str
+    machine: Mapping[str, Any]
+    software: Mapping[str, Any]
+    bands: Mapping[str, Mapping[str, tuple[Band, ...]]]   # class -> precision -> bands
+    bandwidth: Mapping[str, tuple[Spread, str]]            # level -> (bytes/s, method)
+    dispatch_overhead_s: float | None = None
+    launch_overhead_s: float | None = None
+    clock_hz: float | None = None
+    raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    # ---- provenance
+
+    @property
+    def citation(self) -> str:
+        m = self.machine
+        return (f"{self.path}: perf-calibrate measurement '{self.name}' of {m.get('cpu_model', '?')} "
+                f"({m.get('physical_cores', '?')} cores, {m.get('threads_used', '?')} threads) on "
+                f"{self.date}, torch {self.software.get('torch', '?')}")
+
+    def provenance(self) -> str:
+        """What this calibration replaces, in a few lines for reports and --help output."""
+        lines = [f"calibration {self.citation}"]
+        if self.clock_hz:
+            lines.append(f"  clock: {self.clock_hz / 1e9:.3f} GHz measured "
+                         f"(reported {float(self.machine.get('clock_hz_reported') or 0) / 1e9:.3f} GHz)")
+        if self.dispatch_overhead_s is not None:
+            lines.append(f"  framework dispatch: {self.dispatch_overhead_s * 1e6:.2f} us per op")
+        if self.launch_overhead_s is not None:
+            lines.append(f"  thread-pool fork/join: {self.launch_overhead_s * 1e6:.2f} us")
+        for level, (bw, method) in self.bandwidth.items():
+            lines.append(f"  {level}: {bw.median / 1e9:.1f} GB/s ({bw.min / 1e9:.1f}-{bw.max / 1e9:.1f}; {method})")
+        for cls, per_prec in self.bands.items():
+            for prec, bands in per_prec.items():
+                effs = ", ".join(f"{b.flops_center:.0e}:{b.efficiency:.3f}" for b in bands)
+                lines.append(f"  {cls} {prec}: efficiency by FLOPs {effs}")
+        return "\n".join(lines)
+
+    # ---- device
+
+    def apply(self, device: Device) -> Device:
+        """`device` with the measured figures: memory-level bandwidths (by level name),
+        dispatch and fork/join overheads, and, for the `host` device, peaks rescaled to the
+        measured clock. Raises CalibrationError for a device of another class."""
+        if device.device_class != self.target:
+            raise CalibrationError(f"{self.path}: error: a {self.target} calibration cannot apply "
+                                   f"to {device.name}, a {device.device_class}")
+        cite = (self.citation,)
+        src = (SOURCE_KEY,)
+        memory = []
+        for level in device.memory:
+            measured = self.bandwidth.get(level.name)
+            if measured is None:
+                memory.append(level)
+                continue
+            bw, method = measured
+            memory.append(dataclasses.replace(level, measured_bandwidth_bytes_per_s=Sourced(
+                bw.median, src, "measured",
+                note=f"{method}; median of repeats, spread {bw.min:.4g}-{bw.max:.4g} B/s",
+                citations=cite)))
+        overheads = device.overheads
+        if self.dispatch_overhead_s is not None:
+            overheads = dataclasses.replace(overheads, framework_dispatch_s=Sourced(
+                self.dispatch_overhead_s, src, "measured",
+                note="median time of a one-element op called through an nn.Module", citations=cite))
+        if self.launch_overhead_s is not None:
+            overheads = dataclasses.replace(overheads, launch_s=Sourced(
+                self.launch_overhead_s, src, "measured",
+                note="t(2 threads) - t(1 thread)/2 - dispatch/2 of an op two parallel grains "
+                     "long", citations=cite))
+        sources = dict(device.sources)
+        sources[SOURCE_KEY] = self.citation
+        changes: dict[str, Any] = {"memory": tuple(memory), "overheads": overheads,
+                                   "sources": MappingProxyType(sources)}
+        if self.clock_hz and device.name == "host":
+            changes.update(_rescaled_clock(device, self.clock_hz, cite))
+        return dataclasses.replace(device, **changes)
+
+    # ---- mapping
+
+    def fractions_for(self, workload: Workload) -> dict[str, float]:
+        """{op class: efficiency} for the workload's precision. The workload's own class is
+        read at its total FLOPs; the other classes (the element-wise tail of a fused GEMM)
+        at its vector FLOPs. Between bands the efficiency is interpolated linearly in
+        log10(FLOPs); outside them the nearest band's is used. Empty when nothing was
+        calibrated at this precision (the model's defaults then apply)."""
+        out: dict[str, float] = {}
+        for cls, per_prec in self.bands.items():
+            bands = per_prec.get(workload.precision)
+            if not bands:
+                continue
+            flops = workload.flops if cls == workload.op_class else (
+                workload.vector_flops or workload.flops)
+            out[cls] = interpolate(bands, flops)
+        return out
+
+
+def interpolate(bands: tuple[Band, ...], flops: float) -> float:
+    """Efficiency at `flops`: piecewise linear in log10(FLOPs) between band centres."""
+    if len(bands) == 1 or flops <= bands[0].flops_center:
+        return bands[0].efficiency
+    if flops >= bands[-1].flops_center:
+        return bands[-1].efficiency
+    x = math.log10(max(flops, 1.0))
+    for lo, hi in zip(bands, bands[1:]):
+        if flops <= hi.flops_center:
+            x0, x1 = math.log10(lo.flops_center), math.log10(hi.flops_center)
+            t = (x - x0) / (x1 - x0) if x1 > x0 else 0.0
+            return lo.efficiency + t * (hi.efficiency - lo.efficiency)
+    return bands[-1].efficiency
+
+
+def _rescaled_clock(device: Device, clock_hz: float, cite: tuple[str, ...]) -> dict[str, Any]:
+    """Peaks and clocks of every unit scaled by measured / reported clock (the host's
+    peaks are derived as cores x lanes x FMA x 2 x clock, so they scale with it)."""
+    old = float(device.compute.boost_clock_hz.value)
+    if old <= 0 or abs(clock_hz / old - 1) <= CLOCK_TOLERANCE:
+        return {}
+    ratio = clock_hz / old
+    clock = Sourced(clock_hz, (SOURCE_KEY,), "measured",
+                    note="dependent integer-add chain, one add per cycle, all cores loaded",
+                    citations=cite)
+
+    def scaled(fig: Sourced) -> Sourced:
+        return Sourced(float(fig.value) * ratio, tuple(fig.source) + (SOURCE_KEY,), "derived",
+                       formula=f"{float(fig.value):.6g} * {clock_hz:.6g} / {old:.6g}",
+                       note="rescaled to the measured clock", citations=tuple(fig.citations) + cite)
+
+    units = tuple(dataclasses.replace(u, clock_hz=clock, peak=MappingProxyType(
+        {p: scaled(f) for p, f in u.peak.items()})) for u in device.execution_units)
+    out: dict[str, Any] = {"execution_units": units,
+                           "compute": dataclasses.replace(device.compute, boost_clock_hz=clock)}
+    if device.cpu is not None:
+        out["cpu"] = dataclasses.replace(device.cpu, all_core_clock_hz=clock)
+    return out
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load(path: str | Path) -> Calibration:
+    """Read and validate a calibration file (cached per resolved path and mtime)."""
+    p = Path(path)
+    try:
+        stamp = p.stat().st_mtime_ns
+    except OSError as err:
+        raise CalibrationError(f"{path}: error: cannot read calibration file: "
+                               f"{err.strerror or err}") from None
+    return _load_cached(str(p), stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _load_cached(path: str, _mtime: int) -> Calibration:
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise CalibrationError(f"{path}: error: cannot read calibration file: "
+                               f"{err.strerror or err}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise CalibrationError(f"{path}:{err.lineno}:{err.colno}: error: not valid JSON: "
+                               f"{err.msg}") from None
+    return from_dict(data, path)
+
+
+class _Checker:
+    def __init__(self, origin: str):
+        self.origin = origin
+
+    def fail(self, where: str, message: str):
+        raise CalibrationError(f"{self.origin}: error: {where}: {message}")
+
+    def obj(self, value, where: str) -> dict:
+        if not isinstance(value, dict):
+            self.fail(where, f"expected an object, got {type(value).__name__}")
+        return value
+
+    def num(self, value, where: str, positive: bool = True, allow_zero: bool = False) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(where, f"expected a number, got {value!r}")
+        if positive and (value < 0 or (value == 0 and not allow_zero)):
+            self.fail(where, f"must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+        return float(value)
+
+    def spread(self, value, where: str, allow_zero: bool = False) -> Spread:
+        d = self.obj(value, where)
+        for key in ("min", "median", "max"):
+            if key not in d:
+                self.fail(where, f"missing '{key}' (a spread has min, median, max)")
+        s = Spread(*(self.num(d[k], f"{where}.{k}", allow_zero=allow_zero)
+                     for k in ("min", "median", "max")))
+        if not s.min <= s.median <= s.max:
+            self.fail(where, f"min <= median <= max does not hold ({s.min}, {s.median}, {s.max})")
+        return s
+
+
+def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
+    """Validate a parsed calibration document; errors name the file and the field."""
+    c = _Checker(origin)
+    if not isinstance(data, dict):
+        raise CalibrationError(f"{origin}: error: a calibration file is a JSON object, "
+                               f"got {type(data).__name__}")
+    if data.get("schema") != SCHEMA:
+        c.fail("schema", f"expected \"{SCHEMA}\", got {data.get('schema')!r} (is this a "
+                         "perf-calibrate output?)")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        c.fail("schema_version", f"unsupported version {data.get('schema_version')!r}; "
+                                 f"supported: {SCHEMA_VERSION}")
+    for key in ("machine", "software", "op_classes"):
+        if key not in data:
+            c.fail(key, "missing (required: machine, software, op_classes)")
+    target = data.get("target", "cpu")
+    if target != "cpu":
+        c.fail("target", f"unsupported target {target!r}; supported: cpu")
+    machine = c.obj(data["machine"], "machine")
+    software = c.obj(data["software"], "software")
+    bands: dict[str, dict[str, tuple[Band, ...]]] = {}
+    for cls, per_prec in c.obj(data["op_classes"], "op_classes").items():
+        if cls not in OP_CLASSES:
+            c.fail(f"op_classes.{cls}", f"unknown op class; valid: {', '.join(OP_CLASSES)}")
+        for prec, entry in c.obj(per_prec, f"op_classes.{cls}").items():
+            where = f"op_classes.{cls}.{prec}"
+            if prec not in PRECISIONS:
+                c.fail(where, f"unknown precision; valid: {', '.join(PRECISIONS)}")
+            raw_bands = c.obj(entry, where).get("bands")
+            if not isinstance(raw_bands, list) or not raw_bands:
+                c.fail(f"{where}.bands", "expected a non-empty list of size bands")
+            parsed = [_band(c, b, f"{where}.bands[{i}]") for i, b in enumerate(raw_bands)]
+            parsed.sort(key=lambda b: b.flops_center)
+            bands.setdefault(cls, {})[prec] = tuple(parsed)
+    bandwidth: dict[str, tuple[Spread, str]] = {}
+    for level, entry in c.obj(data.get("bandwidth", {}), "bandwidth").items():
+        e = c.obj(entry, f"bandwidth.{level}")
+        if "bytes_per_s" not in e:
+            c.fail(f"bandwidth.{level}", "missing 'bytes_per_s'")
+        bandwidth[level] = (c.spread(e["bytes_per_s"], f"bandwidth.{level}.bytes_per_s"),
+                            str(e.get("method", "")))
+    dispatch = launch = clock = None
+    if data.get("dispatch_overhead_s") is not None:
+        dispatch = c.spread(data["dispatch_overhead_s"], "dispatch_overhead_s",
+                            allow_zero=True).median
+    if data.get("launch_overhead_s") is not None:
+        launch = c.spread(data["launch_overhead_s"], "launch_overhead_s", allow_zero=True).median
+    if data.get("clock") is not None:
+        clk = c.obj(data["clock"], "clock")
+        if clk.get("measured_hz") is not None:
+            clock = c.spread(clk["measured_hz"], "clock.measured_hz").median
+    return Calibration(
+        path=str(origin), name=str(data.get("name", Path(str(origin)).stem)),
+        date=str(data.get("date", "")), target=target,
+        machine=MappingProxyType(dict(machine)), software=MappingProxyType(dict(software)),
+        bands=MappingProxyType({k: MappingProxyType(v) for k, v in bands.items()}),
+        bandwidth=MappingProxyType(bandwidth), dispatch_overhead_s=dispatch,
+        launch_overhead_s=launch, clock_hz=clock, raw=MappingProxyType(data))
+
+
+def _band(c: _Checker, value, where: str) -> Band:
+    b = c.obj(value, where)
+    for key in ("flops_min", "flops_max", "flops_center", "efficiency", "achieved_flops_per_s",
+                "fraction_of_peak"):
+        if key not in b:
+            c.fail(where, f"missing '{key}'")
+    lo, hi, center = (c.num(b[k], f"{where}.{k}") for k in ("flops_min", "flops_max", "flops_center"))
+    if not lo <= center <= hi:
+        c.fail(where, f"flops_min <= flops_center <= flops_max does not hold ({lo}, {center}, {hi})")
+    eff = c.num(b["efficiency"], f"{where}.efficiency")
+    if not 0.0 < eff <= 1.0:
+        c.fail(f"{where}.efficiency", f"{eff} is not a fraction in (0, 1]")
+    return Band(lo, hi, center, eff, c.spread(b["achieved_flops_per_s"], f"{where}.achieved_flops_per_s"),
+                c.spread(b["fraction_of_peak"], f"{where}.fraction_of_peak"),
+                tuple(str(n) for n in b.get("benchmarks", ())))
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def workload_to_dict(w: Workload) -> dict:
+    d = dataclasses.asdict(w)
+    d["gemms"] = [[g.m, g.n, g.k, g.batch] for g in w.gemms]
+    return d
+
+
+def workload_from_dict(d: Mapping[str, Any]) -> Workload:
+    fields = {f.name for f in dataclasses.fields(Workload)}
+    values = {k: v for k, v in d.items() if k in fields}
+    values["gemms"] = tuple(Gemm(*g) for g in d.get("gemms", ()))
+    return Workload(**values)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """How one benchmark's measured time reads in the CPU model's terms."""
+
+    efficiency: float | None    # class fraction reproducing the time (None: overhead-bound)
+    required: float | None      # the same before clamping into (0, 1]
+    bound: str                  # compute | memory | overhead: what explains the time
+    peak_flops_per_s: float     # peak of the unit the model runs it on
+    model_overhead_s: float
+    model_memory_s: float
+    cores_used: int
+
+
+def fit_one(workload: Workload, seconds: float, device: Device,
+            others: Mapping[str, float] | None = None) -> Fit:
+    """The class fraction at which `targets.cpu_model` + `targets.roofline` reproduce
+    `seconds` for `workload` on `device` (already calibrated: bandwidths, overheads).
+
+    With the class fraction at 1 the model gives matrix time Tm (or vector time Tv for a
+    vector-only op); the measured time less the model's overhead (and less the vector tail
+    of a matrix op, at the `others` element-wise fraction) must be Tm / e, so e = Tm / that.
+    When the model's memory time already exceeds it, the op is memory-bound in the model
+    and e only makes the compute term match the measurement (reported as "memory")."""
+    from targets import cpu_model, roofline  # lazy: calibration loading needs neither
+
+    cal = dict(others or {})
+    cal[workload.op_class] = 1.0
+    mapping = cpu_model.map_workload(workload, device, cal)
+    est = roofline.estimate(workload, mapping, device)
+    budget = seconds - mapping.overhead_s
+    matrix = workload.matrix_flops > 0
+    peak = (roofline.matrix_rate(workload, mapping, device) if matrix
+            else roofline.vector_rate(mapping, device))[0]
+    work = (budget - est.vector_time_s) if matrix else budget
+    unit_time = est.matrix_time_s if matrix else est.vector_time_s
+    if work <= 0 or unit_time <= 0:
+        return Fit(None, None, "overhead", peak, mapping.overhead_s, est.memory_time_s,
+                   mapping.units_used)
+    required = unit_time / work
+    bound = "memory" if est.memory_time_s >= budget else "compute"
+    return Fit(min(1.0, max(MIN_EFFICIENCY, required)), required, bound, peak,
+               mapping.overhead_s, est.memory_time_s, mapping.units_used)
+
+
+def calibrated_host(doc: Mapping[str, Any], device: Device, origin: str) -> Device:
+    """`device` with the document's bandwidths, overheads and clock (no bands needed)."""
+    shell = dict(doc)
+    shell["op_classes"] = {}
+    return from_dict(shell, origin).apply(device)
+
+
+def fit(doc: dict, device: Device, origin: str = "<calibration>") -> dict:
+    """Fill in each benchmark's fit and the per-class size bands of a calibration document
+    (in place; returns it). `device` is the uncalibrated host device; the document's
+    bandwidths, overheads and clock are applied first, element-wise classes are fitted
+    before the matrix classes whose bias tails run at the element-wise rate."""
+    dev = calibrated_host(doc, device, origin)
+    benches = doc.get("benchmarks", [])
+    order = sorted(range(len(benches)),
+                   key=lambda i: benches[i]["op_class"] not in _VECTOR_FIRST)
+    doc["op_classes"] = {}
+    partial: Calibration | None = None
+    fitted_vector_first = False
+    for i in order:
+        b = benches[i]
+        if not fitted_vector_first and b["op_class"] not in _VECTOR_FIRST:
+            fitted_vector_first = True
+            doc["op_classes"] = _bands(benches, only=_VECTOR_FIRST)
+            partial = from_dict(doc, origin)
+        w = workload_from_dict(b["workload"])
+        others = {}
+        if partial is not None and w.matrix_flops:
+            others = {k: v for k, v in partial.fractions_for(w).items() if k in _VECTOR_FIRST}
+        t = b["time_s"]
+        f = fit_one(w, t["median"], dev, others)
+        flops = w.flops
+        b["achieved_flops_per_s"] = {k: flops / t[k2] for k, k2 in
+                                     (("min", "max"), ("median", "median"), ("max", "min"))}
+        b["fraction_of_peak"] = {k: v / f.peak_flops_per_s for k, v in b["achieved_flops_per_s"].items()}
+        b["fit"] = {"efficiency": f.efficiency, "required": f.required, "bound": f.bound,
+                    "peak_flops_per_s": f.peak_flops_per_s, "model_overhead_s": f.model_overhead_s,
+                    "model_memory_s": f.model_memory_s, "cores_used": f.cores_used,
+                    "clamped": f.required is not None and f.required > 1.0}
+    doc["op_classes"] = _bands(benches)
+    return doc
+
+
+def _bands(benches: list[dict], only: Iterable[str] | None = None) -> dict:
+    """Group fitted benchmarks by class, precision and decade of FLOPs."""
+    groups: dict[tuple[str, str, int], list[dict]] = {}
+    for b in benches:
+        f = b.get("fit") or {}
+        if f.get("efficiency") is None or (only is not None and b["op_class"] not in only):
+            continue
+        flops = max(1, workload_from_dict(b["workload"]).flops)
+        groups.setdefault((b["op_class"], b["precision"], int(math.floor(math.log10(flops)))),
+                          []).append(b)
+    out: dict[str, dict[str, dict]] = {}
+    for (cls, prec, _decade), members in sorted(groups.items()):
+        flops = [max(1, workload_from_dict(b["workload"]).flops) for b in members]
+        band = {
+            "flops_min": float(min(flops)), "flops_max": float(max(flops)),
+            "flops_center": min(float(max(flops)), max(float(min(flops)), float(
+                math.exp(statistics.fmean(math.log(f) for f in flops))))),
+            "efficiency": statistics.median(b["fit"]["efficiency"] for b in members),
+            "achieved_flops_per_s": Spread(
+                min(b["achieved_flops_per_s"]["min"] for b in members),
+                statistics.median(b["achieved_flops_per_s"]["median"] for b in members),
+                max(b["achieved_flops_per_s"]["max"] for b in members)).as_dict(),
+            "fraction_of_peak": Spread(
+                min(b["fraction_of_peak"]["min"] for b in members),
+                statistics.median(b["fraction_of_peak"]["median"] for b in members),
+                max(b["fraction_of_peak"]["max"] for b in members)).as_dict(),
+            "benchmarks": [b["name"] for b in members],
+        }
+        out.setdefault(cls, {}).setdefault(prec, {"bands": []})["bands"].append(band)
+    return out
