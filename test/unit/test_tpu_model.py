@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from dataclasses import replace
 
 from targets import tpu_model
 from targets.catalog import load_device
@@ -68,14 +69,25 @@ def test_larger_systolic_array_never_needs_more_passes():
 
 def test_coral_streams_weights_that_exceed_its_8_mib_sram():
     """A 4096x4096 INT8 layer has 16 MiB of weights: they cannot stay in the 8 MiB SRAM and
-    cross USB 3.0 (500 MB/s) on every inference: 16.8 MB / 500 MB/s = 33.6 ms."""
+    cross USB 3.0 (500 MB/s) on every inference: 16.8 MB / 500 MB/s = 33.6 ms. The
+    activations (4 KiB in, 4 KiB out) stay in the SRAM."""
     w = gemm_workload(1, 4096, 4096, "int8")
     m, est = run(w, CORAL)
     assert not m.details["weights_on_chip"]
     assert m.details["weight_bytes_streamed"] == 16 * 2**20
-    assert m.memory_level == "host_memory"
-    assert est.memory_time_s == pytest.approx(w.bytes_moved / 500e6)
+    assert (m.stream_bytes, m.stream_level, m.memory_level) == (16 * 2**20, "host_memory", "sram")
+    sram = CORAL.memory_level("sram").achievable_bandwidth_bytes_per_s
+    expected = 16 * 2**20 / 500e6 + (w.bytes_moved - 16 * 2**20) / sram
+    assert est.memory_time_s == pytest.approx(expected)
     assert est.bottleneck == "memory"
+
+
+def test_coral_streams_every_layer_when_the_model_does_not_fit():
+    """Parameters are cached only when the whole model's fit: a 1 MiB layer of a 25 MiB
+    model streams too."""
+    w = replace(gemm_workload(1, 1024, 1024, "int8"), model_weight_bytes=25 * 2**20)
+    m = tpu_model.map_workload(w, CORAL)
+    assert not m.details["weights_on_chip"] and m.stream_bytes == 2**20
     small = tpu_model.map_workload(gemm_workload(1, 1024, 1024, "int8"), CORAL)
     assert small.details["weights_on_chip"] and small.memory_level == "sram"
 
