@@ -68,6 +68,8 @@ class AssignPrecisionPass(ModulePass):
             target.attributes[PRECISION_ATTR] = StringAttr(chosen)
         for sg in op.walk():
             if isinstance(sg, RegionUnitOp):
-                # A fused kernel stores its outputs at its dominant op's precision.
+                # A fused kernel stores its outputs at its dominant op's precision
+                # (recomputed: the kernel's own attribute is the previous assignment).
+                sg.attributes.pop(PRECISION_ATTR, None)
                 sg.attributes[PRECISION_ATTR] = StringAttr(U.unit_precision(sg))
                 sg.attributes.update(subgraph_attributes(sg))

@@ -34,3 +34,7 @@
 // BADPREC: perf-opt: error: pass 'assign-precision': unknown precision 'fp12'; valid precisions: fp64, fp32, tf32, fp16, bf16, fp8, fp4, int32, int16, int8, int4
 // BADPOLICY: perf-opt: error: pass 'assign-precision': unknown policy 'fancy'; valid policies: uniform, mixed
 // BADRULES: {{^}}{{.*}}bad.rules:2:26: error: unexpected 'fp16'
+
+// Assigning again replaces the previous assignment, kernels' own precision included.
+// RUN: perf-opt %S/Inputs/blocks.mlir -p 'fuse,assign-precision{default=fp32},assign-precision{default=bf16}' | filecheck %s --check-prefix=AGAIN
+// AGAIN: perf.subgraph "conv_bn_act" {{.*}}bytes_out = 4096 : i64{{.*}}precision = "bf16"
