@@ -194,59 +194,47 @@ def _embedding(call: Call):
 # --------------------------------------------------------------------------- normalization
 
 
-@lowers("aten._native_batch_norm_legit_no_training.default")
-def _batch_norm_legit(call: Call):
+def _affine(call: Call, weight_index: int, what: str, paired: bool = False):
+    """(weight, bias) of a normalization; the graph ops take a weight before a bias, and
+    batch norm both or neither."""
+    weight, bias = call.opt_tensor(weight_index, "weight"), call.opt_tensor(weight_index + 1, "bias")
+    if (paired and (weight is None) != (bias is None)) or (weight is None and bias is not None):
+        raise Unmodeled(f"{what} with an unsupported weight/bias combination")
+    return weight, bias
+
+
+@lowers("aten._native_batch_norm_legit_no_training.default", "aten.batch_norm.default")
+def _batch_norm(call: Call):
     call.only_primary_output()
-    weight, bias = call.opt_tensor(1, "weight"), call.opt_tensor(2, "bias")
-    if (weight is None) != (bias is None):
-        raise Unmodeled("batch norm with only one of weight and bias")
+    legit = call.target.startswith("aten._native")
+    if not legit and call.arg(5, "training", False):
+        raise Unmodeled("training-mode batch norm")
+    weight, bias = _affine(call, 1, "batch norm", paired=True)
     op = call.emit(graph.BatchNormOp, [call.tensor(0, "input"), call.tensor(3, "running_mean"),
                                        call.tensor(4, "running_var"), weight, bias],
-                   {"eps": f64_attr(call.arg(6, "eps", 1e-5))})
+                   {"eps": f64_attr(call.arg(6 if legit else 7, "eps", 1e-5))})
     return [result(op)]
-
-
-@lowers("aten.batch_norm.default")
-def _batch_norm(call: Call):
-    if call.arg(5, "training", False):
-        raise Unmodeled("training-mode batch norm")
-    weight, bias = call.opt_tensor(1, "weight"), call.opt_tensor(2, "bias")
-    if (weight is None) != (bias is None):
-        raise Unmodeled("batch norm with only one of weight and bias")
-    return result(call.emit(graph.BatchNormOp, [call.tensor(0, "input"), call.tensor(3, "running_mean"),
-                                                call.tensor(4, "running_var"), weight, bias],
-                            {"eps": f64_attr(call.arg(7, "eps", 1e-5))}))
 
 
 @lowers("aten.layer_norm.default", "aten.native_layer_norm.default")
 def _layer_norm(call: Call):
     call.only_primary_output()
-    weight, bias = call.opt_tensor(2, "weight"), call.opt_tensor(3, "bias")
-    if weight is None and bias is not None:
-        raise Unmodeled("layer norm with a bias but no weight")
+    weight, bias = _affine(call, 2, "layer norm")
     op = call.emit(graph.LayerNormOp, [call.tensor(0, "input"), weight, bias], {
         "normalized_shape": i64_array(call.arg(1, "normalized_shape")),
         "eps": f64_attr(call.arg(4, "eps", 1e-5))})
     return [result(op)]
 
 
-@lowers("aten.group_norm.default")
+@lowers("aten.group_norm.default", "aten.native_group_norm.default")
 def _group_norm(call: Call):
-    weight, bias = call.opt_tensor(2, "weight"), call.opt_tensor(3, "bias")
-    if weight is None and bias is not None:
-        raise Unmodeled("group norm with a bias but no weight")
-    return result(call.emit(graph.GroupNormOp, [call.tensor(0, "input"), weight, bias], {
-        "groups": i64_attr(call.arg(1, "num_groups")), "eps": f64_attr(call.arg(4, "eps", 1e-5))}))
-
-
-@lowers("aten.native_group_norm.default")
-def _native_group_norm(call: Call):
     call.only_primary_output()
-    weight, bias = call.opt_tensor(1, "weight"), call.opt_tensor(2, "bias")
-    if weight is None and bias is not None:
-        raise Unmodeled("group norm with a bias but no weight")
-    op = call.emit(graph.GroupNormOp, [call.tensor(0, "input"), weight, bias], {
-        "groups": i64_attr(call.arg(6, "group")), "eps": f64_attr(call.arg(7, "eps", 1e-5))})
+    native = call.target.startswith("aten.native")
+    weight, bias = _affine(call, 1 if native else 2, "group norm")
+    groups, eps = (call.arg(6, "group"), call.arg(7, "eps", 1e-5)) if native else \
+        (call.arg(1, "num_groups"), call.arg(4, "eps", 1e-5))
+    op = call.emit(graph.GroupNormOp, [call.tensor(0, "input"), weight, bias],
+                   {"groups": i64_attr(groups), "eps": f64_attr(eps)})
     return [result(op)]
 
 

@@ -148,3 +148,26 @@ def test_unmodeled_op_is_kept_as_generic(tmp_path):
     generic = next(op for op in result.module.walk() if isinstance(op, graph.GenericOp))
     assert generic.target.data == "aten.cumsum.default"
     assert generic.attributes["arg1"].value.data == 1
+
+
+def test_normalizations_import_by_name(tmp_path):
+    source = tmp_path / "norms.py"
+    source.write_text(textwrap.dedent("""
+        import torch
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gn = torch.nn.GroupNorm(2, 8)
+                self.bn = torch.nn.BatchNorm2d(8)
+                self.ln = torch.nn.LayerNorm(16)
+            def forward(self, x):
+                return self.ln(self.bn(self.gn(x)))
+        def make():
+            return Net(), (torch.randn(1, 8, 16, 16),)
+    """))
+    result = import_model(build(f"{source}:make"))
+    names = op_names(result.module)
+    assert names["graph.group_norm"] == names["graph.batch_norm"] == names["graph.layer_norm"] == 1
+    assert not result.generic_ops
+    group = next(op for op in result.module.walk() if isinstance(op, graph.GroupNormOp))
+    assert graph.int_value(group.groups) == 2 and len(group.affine) == 2
