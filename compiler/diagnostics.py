@@ -64,9 +64,28 @@ def _position_sensitive(op_type: type) -> bool:
     return op_type.has_trait(IsTerminator) or op_type.get_trait(HasParent) is not None
 
 
+@functools.cache
+def _declared(op_type: type) -> tuple[str, ...] | None:
+    """The attributes an IRDL op declares (None: not an IRDL op, every attribute counts).
+    A verifier checks declared attributes only, so the ones passes add for their own
+    bookkeeping (stage, precision, costs) cannot change whether an op verifies."""
+    get_def = getattr(op_type, "get_irdl_definition", None)
+    if get_def is None:
+        return None
+    op_def = get_def()
+    return tuple(op_def.attributes) + tuple(op_def.properties)
+
+
+def _attributes(op: Operation) -> tuple:
+    declared = _declared(type(op))
+    if declared is None:
+        return tuple(op.attributes.items())
+    return tuple(op.attributes.get(name) for name in declared)
+
+
 def _fingerprint(op: Operation) -> tuple:
-    """Everything an op's verifier can look at: operand and result types, attributes,
-    properties, whether it ends its block, the ops and arguments of its regions, and, for
+    """Everything an op's verifier can look at: operand and result types, declared
+    attributes, properties, whether it ends its block, the ops and arguments of its regions, and, for
     terminators and ops that require a parent, the parent and its attributes (func.return
     checks the function type). Operand identity and position are not part of it: moving an
     op into a fused subgraph does not change whether it verifies."""
@@ -76,10 +95,10 @@ def _fingerprint(op: Operation) -> tuple:
     where = ()
     if _position_sensitive(type(op)):
         parent = op.parent_op()
-        where = (parent, tuple(parent.attributes.items()) if parent is not None else (),
+        where = (parent, _attributes(parent) if parent is not None else (),
                  tuple(parent.properties.items()) if parent is not None else ())
     return (tuple(v.type for v in op.operands), tuple(r.type for r in op.results),
-            tuple(op.attributes.items()), tuple(op.properties.items()),
+            _attributes(op), tuple(op.properties.items()),
             block is not None and block.last_op is op, regions, where)
 
 
