@@ -4,20 +4,44 @@ applied to the device and to the mapping model.
 Why: the CPU model's per-class efficiencies are defaults from another machine
 (targets/cpu_model.py), and the host's bandwidths and clock are what the OS reports or
 conservative guesses (targets/host.py). DESIGN.md: "Measured calibration overrides
-datasheet efficiency". A calibration file carries, for one machine:
+datasheet efficiency".
 
-* per op class (the Workload classes) and precision, size bands by FLOPs, each with the
-  achieved FLOP/s, its fraction of the calibrated device's peak (min/median/max over
-  repeats) and the `efficiency` map-cpu uses: the class fraction at which the CPU model
-  reproduces the measured time (fitted by `fit`, below);
-* the bandwidth of every memory level (median and spread), the per-op framework dispatch
-  overhead and the fork/join cost of the intra-op thread pool;
-* the running clock, measured (a VM's /proc/cpuinfo reports the nominal clock, not the
-  boost clock the cores run at);
-* every benchmark with its workload and timings, so the fit can be redone (`fit`).
+Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repeats):
 
-`load(path)` validates (errors read `FILE: error: what`), `Calibration.apply(device)`
-returns the device with measured figures (kind "measured", source: the file),
+    schema "perf-opt-calibration", schema_version 1, name, target "cpu", device "host",
+    date (ISO 8601, UTC), mode (full | quick | custom)
+    machine     cpu_model, arch, physical_cores, logical_cpus, threads_used,
+                clock_hz_reported, clock_source, hypervisor, flags {avx2, fma, avx512f,
+                avx512_bf16, avx512_vnni, avx_vnni, amx, neon, sve}, caches [...], memory_bytes
+    software    python, torch, torchvision, perf_opt, mkldnn, cpu_capability
+    conditions  repeats, min_sample_s, max_foreign_load, max_reference_slowdown,
+                reference_gemm_best_s, load averages, busy_samples_redone,
+                benchmarks_still_busy, cpu_utilization_median, allocator, duration_s
+    clock       measured_hz (spread), method                        [applied to `host`]
+    peak_flops  {precision: {unit, catalog, calibrated}}
+    dispatch_overhead_s (spread)     one-element op through an nn.Module  [applied]
+    launch_overhead_s (spread)       thread-pool fork/join                 [applied]
+    bandwidth   {level: {bytes_per_s (spread), method, copy_/read_/copy_one_thread_
+                 bytes_per_s, buffer sizes, timings}}            [applied, by level name]
+    first_touch bytes_per_s (spread) of page-faulting fresh memory   [applied]
+    op_classes  {op class: {precision: {"bands": [band...],
+                                        "ops": {op kind: {"bands": [band...]}}}}}
+        band = flops_min, flops_max, flops_center, efficiency (what map-cpu uses),
+               achieved_flops_per_s (spread), fraction_of_peak (spread), benchmarks
+    benchmarks  [{name, op_class, kind, precision, params, workload (the importer's
+                 Workload), time_s (spread), timing (cpu_utilization, foreign_load,
+                 page_faults_per_call, reference_slowdown, ...), achieved_flops_per_s,
+                 fraction_of_peak, fit {efficiency, required, bound, ...}}]
+    gpu         null, or CUDA matmul/copy rates (recorded only)
+
+`efficiency` is fitted (`fit`): the class fraction at which targets/cpu_model.py and
+targets/roofline.py reproduce the measured time, so it already accounts for the model's
+overheads and core counts; `fraction_of_peak` is the raw achieved / peak. Op classes are
+exactly the Workload classes; a class measured with several op kinds (max-pool and
+softmax are both reductions) also has bands per kind (`ops`).
+
+`load(path)` validates (errors read `FILE: error: field: what`), `Calibration.apply(device)`
+returns the device with the measured figures (kind "measured", source: the file),
 `Calibration.fractions_for(workload)` gives {op class: fraction} for the workload's size
 band, interpolated in log(FLOPs) between bands. Plain Python; no IR, no torch.
 """
@@ -28,6 +52,7 @@ import dataclasses
 import functools
 import json
 import math
+import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +70,6 @@ SOURCE_KEY = "calibration"
 CLOCK_TOLERANCE = 0.02
 # Fitted efficiencies are kept inside [MIN_EFFICIENCY, 1].
 MIN_EFFICIENCY = 1e-4
-# Classes whose matrix work has a vector tail (bias add) fitted at the element-wise rate.
-_VECTOR_FIRST = ("elementwise",)
 
 
 class CalibrationError(ValueError):
@@ -97,7 +120,11 @@ class Calibration:
     dispatch_overhead_s: float | None = None
     launch_overhead_s: float | None = None
     clock_hz: float | None = None
+    first_touch_bytes_per_s: float | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # class -> precision -> op kind -> bands, for classes measured with several op kinds
+    op_bands: Mapping[str, Mapping[str, Mapping[str, tuple[Band, ...]]]] = dataclasses.field(
+        default_factory=dict)
 
     # ---- provenance
 
@@ -118,6 +145,8 @@ class Calibration:
             lines.append(f"  framework dispatch: {self.dispatch_overhead_s * 1e6:.2f} us per op")
         if self.launch_overhead_s is not None:
             lines.append(f"  thread-pool fork/join: {self.launch_overhead_s * 1e6:.2f} us")
+        if self.first_touch_bytes_per_s is not None:
+            lines.append(f"  first touch of fresh memory: {self.first_touch_bytes_per_s / 1e9:.2f} GB/s")
         for level, (bw, method) in self.bandwidth.items():
             lines.append(f"  {level}: {bw.median / 1e9:.1f} GB/s ({bw.min / 1e9:.1f}-{bw.max / 1e9:.1f}; {method})")
         for cls, per_prec in self.bands.items():
@@ -158,6 +187,11 @@ class Calibration:
                 self.launch_overhead_s, src, "measured",
                 note="t(2 threads) - t(1 thread)/2 - dispatch/2 of an op two parallel grains "
                      "long", citations=cite))
+        if self.first_touch_bytes_per_s is not None:
+            overheads = dataclasses.replace(overheads, first_touch_bytes_per_s=Sourced(
+                self.first_touch_bytes_per_s, src, "measured",
+                note="fill of freshly mmap'd memory less a refill of mapped memory",
+                citations=cite))
         sources = dict(device.sources)
         sources[SOURCE_KEY] = self.citation
         changes: dict[str, Any] = {"memory": tuple(memory), "overheads": overheads,
@@ -169,20 +203,25 @@ class Calibration:
     # ---- mapping
 
     def fractions_for(self, workload: Workload) -> dict[str, float]:
-        """{op class: efficiency} for the workload's precision. The workload's own class is
-        read at its total FLOPs; the other classes (the element-wise tail of a fused GEMM)
-        at its vector FLOPs. Between bands the efficiency is interpolated linearly in
-        log10(FLOPs); outside them the nearest band's is used. Empty when nothing was
-        calibrated at this precision (the model's defaults then apply)."""
-        out: dict[str, float] = {}
-        for cls, per_prec in self.bands.items():
-            bands = per_prec.get(workload.precision)
-            if not bands:
-                continue
-            flops = workload.flops if cls == workload.op_class else (
-                workload.vector_flops or workload.flops)
-            out[cls] = interpolate(bands, flops)
-        return out
+        """{op class: efficiency} for the workload: its own class at its precision, read at
+        its FLOPs, from the bands of its op kind when that kind was measured (a max-pool is
+        not a softmax, though both are reductions), else from the class's bands. Between
+        bands the efficiency is interpolated linearly in log10(FLOPs); outside them the
+        nearest band's is used. Empty when the class was not calibrated at this precision
+        (the model's default applies).
+
+        Only the own class: the element-wise tail of a matrix kernel (bias, the softmax
+        inside attention) works on data in registers and cache, which standalone
+        element-wise benchmarks (streaming memory, allocating outputs) do not measure, so
+        the tail keeps the model's default."""
+        bands = self.bands_for(workload.op_class, workload.precision, op_kind(workload.name))
+        return {workload.op_class: interpolate(bands, workload.flops)} if bands else {}
+
+    def bands_for(self, op_class: str, precision: str, kind: str | None = None) -> tuple[Band, ...]:
+        by_kind = self.op_bands.get(op_class, {}).get(precision, {})
+        if kind and kind in by_kind:
+            return by_kind[kind]
+        return self.bands.get(op_class, {}).get(precision, ())
 
 
 def interpolate(bands: tuple[Band, ...], flops: float) -> float:
@@ -306,6 +345,7 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
     machine = c.obj(data["machine"], "machine")
     software = c.obj(data["software"], "software")
     bands: dict[str, dict[str, tuple[Band, ...]]] = {}
+    op_bands: dict[str, dict[str, dict[str, tuple[Band, ...]]]] = {}
     for cls, per_prec in c.obj(data["op_classes"], "op_classes").items():
         if cls not in OP_CLASSES:
             c.fail(f"op_classes.{cls}", f"unknown op class; valid: {', '.join(OP_CLASSES)}")
@@ -313,12 +353,11 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
             where = f"op_classes.{cls}.{prec}"
             if prec not in PRECISIONS:
                 c.fail(where, f"unknown precision; valid: {', '.join(PRECISIONS)}")
-            raw_bands = c.obj(entry, where).get("bands")
-            if not isinstance(raw_bands, list) or not raw_bands:
-                c.fail(f"{where}.bands", "expected a non-empty list of size bands")
-            parsed = [_band(c, b, f"{where}.bands[{i}]") for i, b in enumerate(raw_bands)]
-            parsed.sort(key=lambda b: b.flops_center)
-            bands.setdefault(cls, {})[prec] = tuple(parsed)
+            bands.setdefault(cls, {})[prec] = _band_list(c, c.obj(entry, where).get("bands"), where)
+            for kind, sub in c.obj(entry.get("ops", {}), f"{where}.ops").items():
+                w = f"{where}.ops.{kind}"
+                op_bands.setdefault(cls, {}).setdefault(prec, {})[kind] = _band_list(
+                    c, c.obj(sub, w).get("bands"), w)
     bandwidth: dict[str, tuple[Spread, str]] = {}
     for level, entry in c.obj(data.get("bandwidth", {}), "bandwidth").items():
         e = c.obj(entry, f"bandwidth.{level}")
@@ -326,7 +365,12 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
             c.fail(f"bandwidth.{level}", "missing 'bytes_per_s'")
         bandwidth[level] = (c.spread(e["bytes_per_s"], f"bandwidth.{level}.bytes_per_s"),
                             str(e.get("method", "")))
-    dispatch = launch = clock = None
+    dispatch = launch = clock = first_touch = None
+    if data.get("first_touch") is not None:
+        ft = c.obj(data["first_touch"], "first_touch")
+        if "bytes_per_s" not in ft:
+            c.fail("first_touch", "missing 'bytes_per_s'")
+        first_touch = c.spread(ft["bytes_per_s"], "first_touch.bytes_per_s").median
     if data.get("dispatch_overhead_s") is not None:
         dispatch = c.spread(data["dispatch_overhead_s"], "dispatch_overhead_s",
                             allow_zero=True).median
@@ -342,10 +386,19 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         machine=MappingProxyType(dict(machine)), software=MappingProxyType(dict(software)),
         bands=MappingProxyType({k: MappingProxyType(v) for k, v in bands.items()}),
         bandwidth=MappingProxyType(bandwidth), dispatch_overhead_s=dispatch,
-        launch_overhead_s=launch, clock_hz=clock, raw=MappingProxyType(data))
+        launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch, raw=MappingProxyType(data),
+        op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
+                                   for c, v in op_bands.items()}))
 
 
-def _band(c: _Checker, value, where: str) -> Band:
+def _band_list(c: _Checker, raw_bands, where: str) -> tuple[Band, ...]:
+    if not isinstance(raw_bands, list) or not raw_bands:
+        c.fail(f"{where}.bands", "expected a non-empty list of size bands")
+    parsed = [_parse_band(c, b, f"{where}.bands[{i}]") for i, b in enumerate(raw_bands)]
+    return tuple(sorted(parsed, key=lambda b: b.flops_center))
+
+
+def _parse_band(c: _Checker, value, where: str) -> Band:
     b = c.obj(value, where)
     for key in ("flops_min", "flops_max", "flops_center", "efficiency", "achieved_flops_per_s",
                 "fraction_of_peak"):
@@ -430,68 +483,85 @@ def calibrated_host(doc: Mapping[str, Any], device: Device, origin: str) -> Devi
 
 
 def fit(doc: dict, device: Device, origin: str = "<calibration>") -> dict:
-    """Fill in each benchmark's fit and the per-class size bands of a calibration document
-    (in place; returns it). `device` is the uncalibrated host device; the document's
-    bandwidths, overheads and clock are applied first, element-wise classes are fitted
-    before the matrix classes whose bias tails run at the element-wise rate."""
+    """Fill in each benchmark's fit and the size bands of a calibration document (in place;
+    returns it). `device` is the uncalibrated host device: the document's bandwidths,
+    overheads and clock are applied first, as map-cpu will apply them."""
     dev = calibrated_host(doc, device, origin)
-    benches = doc.get("benchmarks", [])
-    order = sorted(range(len(benches)),
-                   key=lambda i: benches[i]["op_class"] not in _VECTOR_FIRST)
-    doc["op_classes"] = {}
-    partial: Calibration | None = None
-    fitted_vector_first = False
-    for i in order:
-        b = benches[i]
-        if not fitted_vector_first and b["op_class"] not in _VECTOR_FIRST:
-            fitted_vector_first = True
-            doc["op_classes"] = _bands(benches, only=_VECTOR_FIRST)
-            partial = from_dict(doc, origin)
+    for b in doc.get("benchmarks", []):
         w = workload_from_dict(b["workload"])
-        others = {}
-        if partial is not None and w.matrix_flops:
-            others = {k: v for k, v in partial.fractions_for(w).items() if k in _VECTOR_FIRST}
+        b["kind"] = op_kind(w.name)
         t = b["time_s"]
-        f = fit_one(w, t["median"], dev, others)
-        flops = w.flops
-        b["achieved_flops_per_s"] = {k: flops / t[k2] for k, k2 in
+        f = fit_one(w, t["median"], dev)
+        b["achieved_flops_per_s"] = {k: w.flops / t[k2] for k, k2 in
                                      (("min", "max"), ("median", "median"), ("max", "min"))}
         b["fraction_of_peak"] = {k: v / f.peak_flops_per_s for k, v in b["achieved_flops_per_s"].items()}
         b["fit"] = {"efficiency": f.efficiency, "required": f.required, "bound": f.bound,
                     "peak_flops_per_s": f.peak_flops_per_s, "model_overhead_s": f.model_overhead_s,
                     "model_memory_s": f.model_memory_s, "cores_used": f.cores_used,
                     "clamped": f.required is not None and f.required > 1.0}
-    doc["op_classes"] = _bands(benches)
+    doc["op_classes"] = _bands(doc.get("benchmarks", []))
     return doc
 
 
-def _bands(benches: list[dict], only: Iterable[str] | None = None) -> dict:
-    """Group fitted benchmarks by class, precision and decade of FLOPs."""
-    groups: dict[tuple[str, str, int], list[dict]] = {}
-    for b in benches:
-        f = b.get("fit") or {}
-        if f.get("efficiency") is None or (only is not None and b["op_class"] not in only):
-            continue
+def _band(members: list[dict]) -> dict:
+    flops = [max(1, workload_from_dict(b["workload"]).flops) for b in members]
+    center = math.exp(statistics.fmean(math.log(f) for f in flops))
+    return {
+        "flops_min": float(min(flops)), "flops_max": float(max(flops)),
+        "flops_center": min(float(max(flops)), max(float(min(flops)), center)),
+        "efficiency": statistics.median(b["fit"]["efficiency"] for b in members),
+        "achieved_flops_per_s": Spread(
+            min(b["achieved_flops_per_s"]["min"] for b in members),
+            statistics.median(b["achieved_flops_per_s"]["median"] for b in members),
+            max(b["achieved_flops_per_s"]["max"] for b in members)).as_dict(),
+        "fraction_of_peak": Spread(
+            min(b["fraction_of_peak"]["min"] for b in members),
+            statistics.median(b["fraction_of_peak"]["median"] for b in members),
+            max(b["fraction_of_peak"]["max"] for b in members)).as_dict(),
+        "benchmarks": [b["name"] for b in members],
+    }
+
+
+def _by_decade(members: list[dict]) -> list[dict]:
+    groups: dict[int, list[dict]] = {}
+    for b in members:
         flops = max(1, workload_from_dict(b["workload"]).flops)
-        groups.setdefault((b["op_class"], b["precision"], int(math.floor(math.log10(flops)))),
-                          []).append(b)
+        groups.setdefault(int(math.floor(math.log10(flops))), []).append(b)
+    return [_band(g) for _, g in sorted(groups.items())]
+
+
+def _bands(benches: list[dict]) -> dict:
+    """Fitted benchmarks grouped by class and precision, then by decade of FLOPs; a class
+    measured with several op kinds also gets bands per kind (`ops`)."""
+    fitted: dict[tuple[str, str], list[dict]] = {}
+    for b in benches:
+        if (b.get("fit") or {}).get("efficiency") is not None:
+            fitted.setdefault((b["op_class"], b["precision"]), []).append(b)
     out: dict[str, dict[str, dict]] = {}
-    for (cls, prec, _decade), members in sorted(groups.items()):
-        flops = [max(1, workload_from_dict(b["workload"]).flops) for b in members]
-        band = {
-            "flops_min": float(min(flops)), "flops_max": float(max(flops)),
-            "flops_center": min(float(max(flops)), max(float(min(flops)), float(
-                math.exp(statistics.fmean(math.log(f) for f in flops))))),
-            "efficiency": statistics.median(b["fit"]["efficiency"] for b in members),
-            "achieved_flops_per_s": Spread(
-                min(b["achieved_flops_per_s"]["min"] for b in members),
-                statistics.median(b["achieved_flops_per_s"]["median"] for b in members),
-                max(b["achieved_flops_per_s"]["max"] for b in members)).as_dict(),
-            "fraction_of_peak": Spread(
-                min(b["fraction_of_peak"]["min"] for b in members),
-                statistics.median(b["fraction_of_peak"]["median"] for b in members),
-                max(b["fraction_of_peak"]["max"] for b in members)).as_dict(),
-            "benchmarks": [b["name"] for b in members],
-        }
-        out.setdefault(cls, {}).setdefault(prec, {"bands": []})["bands"].append(band)
+    for (cls, prec), members in sorted(fitted.items()):
+        entry: dict[str, Any] = {"bands": _by_decade(members)}
+        kinds: dict[str, list[dict]] = {}
+        for b in members:
+            kinds.setdefault(b.get("kind") or op_kind(b["workload"]["name"]), []).append(b)
+        if len(kinds) > 1:
+            entry["ops"] = {k: {"bands": _by_decade(v)} for k, v in sorted(kinds.items())}
+        out.setdefault(cls, {})[prec] = entry
     return out
+
+
+# FX / ATen spellings of the same op, for matching a workload to benchmarks of its kind.
+_KIND_SYNONYMS = {
+    "max_pool2d_with_indices": "max_pool2d", "_native_batch_norm_legit_no_training": "batch_norm",
+    "native_batch_norm": "batch_norm", "clamp_min": "relu", "hardtanh": "relu6",
+    "_scaled_dot_product_flash_attention_for_cpu": "scaled_dot_product_attention",
+    "addmm": "linear", "clone": "copy",
+}
+
+
+def op_kind(name: str) -> str:
+    """The op a unit or profiler event names: 'relu__3' -> 'relu', 'aten::add_' -> 'add',
+    'max_pool2d_with_indices_1' -> 'max_pool2d' (FX node names derive from ATen names)."""
+    base = name.split("::")[-1]
+    base = re.sub(r"_\d+$", "", base).rstrip("_")
+    base = _KIND_SYNONYMS.get(base, base).lstrip("_")
+    return _KIND_SYNONYMS.get(base, base)

@@ -111,6 +111,8 @@ def describe(device: Device) -> str:
               f"  launch {_fig(o.launch_s, lambda v: format_si(v, 's'))}",
               f"  sync {_fig(o.sync_s, lambda v: format_si(v, 's'))}",
               f"  framework dispatch {_fig(o.framework_dispatch_s, lambda v: format_si(v, 's'))}"]
+    if o.first_touch_bytes_per_s is not None:
+        lines.append(f"  first touch of fresh memory {_fig(o.first_touch_bytes_per_s, bw)}")
     if d.power_modes:
         lines.append(f"power modes (default {d.default_power_mode}):")
         for mode in d.power_modes.values():

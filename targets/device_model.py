@@ -155,6 +155,9 @@ class Overheads:
     launch_s: Sourced
     sync_s: Sourced
     framework_dispatch_s: Sourced | None = None
+    # Rate at which fresh pages of a new allocation are faulted in and zeroed by the OS on
+    # their first write (CPU devices; measured by perf-calibrate, no datasheet gives it).
+    first_touch_bytes_per_s: Sourced | None = None
 
 
 @dataclass(frozen=True)
