@@ -30,9 +30,8 @@ from passes.annotate_deps import build_dag
 from passes.diagnostic import DiagnosticError
 from passes.fuse import FUSED_ATTR
 from passes.liveness import footprint
-from passes.map_target import DEVICE_ATTR, POWER_MODE_ATTR, from_attribute, mapping_of, to_attribute
+from passes.map_target import DEVICE_ATTR, from_attribute, mapped_device, mapping_of, to_attribute
 from targets import roofline
-from targets.catalog import load_device
 from targets.workload import Workload
 
 RUNTIMES = ("auto", "eager", "compiled")
@@ -100,8 +99,7 @@ class CostPass(ModulePass):
         if unmapped or DEVICE_ATTR not in op.attributes:
             raise DiagnosticError("cost needs mapped kernels: run map-gpu, map-tpu, map-kpu or map-cpu "
                                   "before cost", unmapped[0] if unmapped else op)
-        power_mode = op.attributes.get(POWER_MODE_ATTR)
-        device = load_device(op.attributes[DEVICE_ATTR].data, power_mode.data if power_mode else None)
+        device = mapped_device(op)
         stage = stages_of(unit_ops)
         costs = []
         for kernel in unit_ops:

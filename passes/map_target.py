@@ -104,6 +104,18 @@ def check_device(name: str, power_mode: str | None, target: str) -> Device:
     return device
 
 
+def mapped_device(module: ModuleOp) -> Device:
+    """The device a map-* pass placed `module` on: catalog entry, power mode and the
+    calibration it applied (module attributes), so later passes cost with the same figures."""
+    def text(key: str) -> str | None:
+        attr = module.attributes.get(key)
+        return attr.data if isinstance(attr, StringAttr) else None
+
+    device = load_device(text(DEVICE_ATTR), text(POWER_MODE_ATTR))
+    calibration = text(CALIBRATION_ATTR)
+    return load_calibration(calibration).apply(device) if calibration else device
+
+
 @dataclass(frozen=True)
 class MapPass(ModulePass):
     """Base of map-gpu, map-tpu, map-kpu, map-cpu."""

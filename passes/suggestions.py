@@ -21,7 +21,7 @@ from passes.map_gpu import MapGpuPass
 from passes.map_kpu import MapKpuPass
 from passes.map_tpu import MapTpuPass
 from passes.outline import inline
-from targets.catalog import load_device
+from passes.map_target import CALIBRATION_ATTR, mapped_device
 
 MAP_PASSES = {"gpu": MapGpuPass, "tpu": MapTpuPass, "kpu": MapKpuPass, "cpu": MapCpuPass}
 LOW_PRECISIONS = ("bf16", "fp16", "int8")
@@ -44,7 +44,8 @@ def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False)
         AssignPrecisionPass(default=precision, policy="mixed").apply(ctx, copy)
     target = module_value(module, "perf.target")
     mapper = MAP_PASSES[target](device=module_value(module, "perf.device"),
-                                power_mode=module_value(module, "perf.power_mode"))
+                                power_mode=module_value(module, "perf.power_mode"),
+                                calibration=module_value(module, CALIBRATION_ATTR))
     mapper.apply(ctx, copy)
     CostPass().apply(ctx, copy)
     return module_value(copy, "perf.latency_s")
@@ -53,7 +54,7 @@ def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False)
 def suggest(module: ModuleOp, report: dict) -> list[dict]:
     found: list[dict] = []
     latency = report["latency_s"]
-    device = load_device(report["device"], report.get("power_mode"))
+    device = mapped_device(module)
 
     if not _is_fused(module):
         fused = rerun(module, fuse=True)
