@@ -36,7 +36,15 @@ GEMM_GRAIN_MACS = 65536 * 4
 # here is applied, is 1446.4 GFLOPS (8 P-cores at 4.7 GHz + 4 E-cores at 3.8 GHz).
 I7_12700K_FP32_PEAK_FLOPS = 1446.4e9
 CPU_GEMM_EFFICIENCY = 833e9 / I7_12700K_FP32_PEAK_FLOPS          # 0.576
-CPU_CONV_EFFICIENCY = 280e9 / I7_12700K_FP32_PEAK_FLOPS          # 0.194
+# The notes' conv figure (280e9 / 1446.4e9 = 0.194) is one 64-channel 3x3 layer on a hybrid
+# CPU. It contradicts the published measurement of Georganas et al., "Anatomy of
+# High-Performance Deep Learning Convolutions on SIMD Architectures" (SC18,
+# arXiv:1808.05567): oneDNN-style JIT direct convolutions run at GEMM-like fractions of
+# peak. The published result wins, so a convolution defaults to the GEMM figure; this
+# project's own calibration of a 2-core EPYC (targets/calibrations/ci-host-2core.json:
+# conv 0.68-0.81, matmul 0.81-0.89 of peak above 1e8 FLOPs) agrees.
+CPU_CONV_EFFICIENCY = CPU_GEMM_EFFICIENCY
+I7_CONV_MEASURED_FRACTION = 280e9 / I7_12700K_FP32_PEAK_FLOPS     # 0.194
 # The ReLU figure (0.8 % of peak) is bandwidth-bound: an FP32 ReLU moves 8 bytes per FLOP,
 # so 72.1 GB/s (94 % of the 76.8 GB/s DRAM) allows ~9-12 GFLOPS whatever the cores can
 # do. The roofline's memory term reproduces it, so it is recorded, not applied as a
@@ -52,13 +60,25 @@ DEFAULT_CLASS_EFFICIENCY: dict[str, float] = {
     "matmul": CPU_GEMM_EFFICIENCY,
     "attention": CPU_GEMM_EFFICIENCY,      # two GEMMs dominate; assumption
     "conv": CPU_CONV_EFFICIENCY,
-    "depthwise_conv": CPU_CONV_EFFICIENCY,  # direct convolution loops; assumption
+    # A depthwise convolution has no channel reduction to block in registers, so it keeps
+    # the notes' slow-convolution figure (assumption; the 2-core calibration measures
+    # 0.07-0.27 for it).
+    "depthwise_conv": I7_CONV_MEASURED_FRACTION,
     "elementwise": CPU_VECTOR_EFFICIENCY,
     "reduction": CPU_VECTOR_EFFICIENCY,
     "normalization": CPU_VECTOR_EFFICIENCY,
     "data_movement": CPU_VECTOR_EFFICIENCY,
     "other": CPU_VECTOR_EFFICIENCY,
 }
+
+# PyTorch allocates CPU tensors with posix_memalign (c10/core/impl/alloc_cpu.cpp), i.e.
+# glibc malloc, which serves a block above its mmap threshold with fresh pages from mmap.
+# The threshold is dynamic but never rises above DEFAULT_MMAP_THRESHOLD_MAX, 4 MiB x
+# sizeof(long) = 32 MiB on 64-bit systems (mallopt(3), M_MMAP_THRESHOLD), so every output
+# larger than that is page-faulted and zeroed by the kernel on its first write, each time
+# the op runs. Smaller blocks come from the heap once warm (their cost depends on history
+# and is not modelled).
+FRESH_ALLOCATION_MIN_BYTES = 4 * 1024 * 1024 * 8
 
 # AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions
 # Programming Reference, ch. 3 "Intel AMX": TMM registers up to 16 rows x 64 bytes), so
@@ -119,6 +139,8 @@ def map_workload(workload: Workload, device: Device,
         if device.overheads.framework_dispatch_s else 0.0
     if cores_used > 1:  # fork/join of the intra-op thread pool
         overhead += float(device.overheads.launch_s.value)
+    first_touch_s = fresh_allocation_s(workload, device)
+    overhead += first_touch_s
     details: dict[str, int | float | str | bool] = {
         "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
         "grain": GEMM_GRAIN_MACS if is_matrix else VECTOR_GRAIN_ELEMENTS,
@@ -132,6 +154,7 @@ def map_workload(workload: Workload, device: Device,
         "working_set_bytes": ws, "working_set_per_core_bytes": int(per_core),
         "cache_level": level.name, "class_efficiency": class_eff,
         "class_efficiency_source": source, "vector_precision": vec_prec,
+        "first_touch_s": first_touch_s,
     }
     return Mapping(
         target="cpu", device=device.name,
@@ -141,3 +164,13 @@ def map_workload(workload: Workload, device: Device,
         efficiency=efficiency, memory_level=level.name,
         vector_unit=simd.name, vector_efficiency=vector_eff, overhead_s=overhead,
         emulated=ex.emulated, details=details)
+
+
+def fresh_allocation_s(workload: Workload, device: Device) -> float:
+    """Time the OS takes to fault in the fresh pages of the kernel's output: its bytes at
+    the device's first-touch rate when they exceed glibc's largest mmap threshold. Zero
+    when the device has no first-touch figure (only a calibration measures one)."""
+    rate = device.overheads.first_touch_bytes_per_s
+    if rate is None or workload.bytes_out <= FRESH_ALLOCATION_MIN_BYTES:
+        return 0.0
+    return workload.bytes_out / float(rate.value)
