@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 MODEL  ?= resnet18
 PIPELINE ?= fuse,annotate-deps,assign-precision,map-gpu,cost,cost-report
 
-.PHONY: setup run test lit bench clean
+.PHONY: setup run test lit bench calibrate validate clean
 
 setup: $(VENV)/.installed
 
@@ -31,6 +31,15 @@ lit: setup
 
 bench: setup
 	PATH=$(abspath $(BIN)):$$PATH $(PY) bench/import_and_parse.py
+
+# This machine: measure it, then compare estimates with real eager runs of the zoo.
+CALIBRATION ?= build/host-calibration.json
+calibrate: setup
+	@mkdir -p build
+	$(BIN)/perf-calibrate -o $(CALIBRATION)
+
+validate: setup
+	$(BIN)/perf-validate $(if $(wildcard $(CALIBRATION)),--calibration $(CALIBRATION))
 
 clean:
 	rm -rf build test/lit/Output

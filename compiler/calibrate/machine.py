@@ -1,0 +1,130 @@
+"""Who was measured: machine identity, software versions, and the clock the cores run at.
+
+Why the clock: the host device's peaks are cores x lanes x FMA pipes x 2 x clock, and the
+clock comes from cpufreq or, in a VM, from /proc/cpuinfo's "cpu MHz", which is the
+nominal (TSC) rate, not the boost clock the cores actually run at. A peak computed from
+the wrong clock makes every fraction of peak wrong by the same factor, and can even put a
+measured GEMM above "peak". So the clock is measured: a chain of dependent integer adds
+retires one add per cycle on every current x86 and Arm core (latency 1), so adds / second
+is the clock. The loop is a few lines of C compiled with the system's C compiler; without
+one the clock is not measured (and the reported clock stays).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ADDS_PER_ITERATION = 8
+_C_SOURCE = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 200000000L;
+  unsigned long x = 1;
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long i = 0; i < n; i++) {
+    __asm__ volatile(ADD ADD ADD ADD ADD ADD ADD ADD : "+r"(x));
+  }
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  double t = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+  printf("%.1f %lu\n", 8.0 * n / t, x);
+  return 0;
+}
+"""
+_ADD = {"x86_64": r'"add $1, %0\n\t"', "aarch64": r'"add %0, %0, #1\n\t"'}
+
+
+def measure_clock(cpus: int, repeats: int = 3, iterations: int = 150_000_000) -> dict | None:
+    """{"measured_hz": {min, median, max}, "method": ...} with one loop per CPU running at
+    once (the all-core clock), or None without a C compiler or on another architecture."""
+    arch = platform.machine()
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if arch not in _ADD or compiler is None:
+        return None
+    with tempfile.TemporaryDirectory(prefix="perf-calibrate-") as tmp:
+        src, exe = Path(tmp) / "clock.c", Path(tmp) / "clock"
+        src.write_text(f"#define ADD {_ADD[arch]}\n" + _C_SOURCE)
+        built = subprocess.run([compiler, "-O1", "-o", str(exe), str(src)],
+                               capture_output=True, text=True)
+        if built.returncode != 0:
+            return None
+        rates: list[float] = []
+        for _ in range(repeats):
+            procs = [subprocess.Popen([str(exe), str(iterations)], stdout=subprocess.PIPE, text=True)
+                     for _ in range(cpus)]
+            for p in procs:
+                out, _ = p.communicate()
+                try:
+                    rates.append(float(out.split()[0]))
+                except (IndexError, ValueError):
+                    return None
+    rates.sort()
+    return {"measured_hz": {"min": rates[0], "median": statistics.median(rates), "max": rates[-1]},
+            "method": f"dependent 64-bit integer adds (latency 1 cycle), {ADDS_PER_ITERATION} per "
+                      f"loop iteration, one process per CPU ({cpus}) at once, {repeats} repeats; "
+                      f"compiled with {Path(compiler).name} -O1"}
+
+
+def identity(info, threads: int) -> dict:
+    """The machine as the calibration file records it (`info` is targets.host.HostInfo)."""
+    f = info.flags
+    return {
+        "cpu_model": info.model_name, "arch": info.arch,
+        "physical_cores": info.physical_cores, "logical_cpus": info.logical_cpus,
+        "threads_used": threads, "clock_hz_reported": info.clock_hz,
+        "clock_source": info.clock_source,
+        "hypervisor": "hypervisor" in f,
+        "flags": {"avx2": "avx2" in f, "fma": "fma" in f, "avx512f": "avx512f" in f,
+                  "avx512_bf16": "avx512_bf16" in f, "avx512_vnni": "avx512_vnni" in f,
+                  "avx_vnni": "avx_vnni" in f, "amx": {"amx_tile", "amx_bf16"} <= f,
+                  "neon": "asimd" in f, "sve": "sve" in f},
+        "caches": [{"level": c.level, "size_bytes": c.size_bytes, "sharing_cpus": c.sharing_cpus,
+                    "instances": c.instances} for c in info.caches],
+        "memory_bytes": info.mem_total_bytes,
+        "hostname": platform.node(),
+    }
+
+
+def software() -> dict:
+    import torch
+
+    try:
+        from importlib.metadata import version
+        perf_opt = version("perf-opt")
+    except Exception:  # not installed as a distribution
+        perf_opt = "unknown"
+    try:
+        import torchvision
+        tv = torchvision.__version__
+    except Exception:
+        tv = None
+    return {
+        "python": platform.python_version(), "torch": torch.__version__, "torchvision": tv,
+        "perf_opt": perf_opt, "mkldnn": bool(torch.backends.mkldnn.is_available()),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "executable": sys.executable,
+    }
+
+
+def bf16_supported(info) -> bool:
+    """bf16 is worth calibrating where the CPU computes it natively."""
+    return bool({"avx512_bf16", "amx_bf16"} & info.flags)
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def default_name(info) -> str:
+    arch = "host" if info.arch in ("x86_64", "aarch64") else info.arch
+    return f"{os.environ.get('PERF_OPT_MACHINE', 'ci-' + arch)}-{info.physical_cores}core"

@@ -1,0 +1,208 @@
+"""Memory bandwidth per level, and the fixed costs every eager op pays.
+
+Bandwidth, per level of the host device (targets/host.py: its caches from sysfs, DRAM):
+
+* copy: `dst.copy_(src)` with src + dst sized to half the level (per core for private
+  caches, in total for shared ones, several times the last cache for DRAM); bandwidth =
+  (bytes read + bytes written) / (time - dispatch overhead), which is how the roofline
+  counts an op's traffic (bytes in + bytes out). This is the figure the calibration
+  applies to the level.
+* read: `x.expand(R, n).sum()`: a stride-0 view re-reads the same n-byte buffer R times,
+  so one call streams R x n bytes out of the level that holds n, with no per-call
+  overhead to subtract. It is used for the level where a copy is too short to time (L1:
+  a few hundred nanoseconds under a microsecond of dispatch), and recorded for the others.
+
+Overheads:
+
+* dispatch: a one-element op called through an `nn.Module` (what an eager model pays per
+  op beyond its work), and the same op called bare;
+* fork/join of the intra-op thread pool: an add exactly `cores` parallel grains long,
+  timed on all threads and on one: launch = t(all) - d - (t(1) - d) / cores.
+
+First touch: eager PyTorch allocates every op's output; glibc serves large requests with
+fresh mmaps (and trims its heap) so pages fault in on first write (a few microseconds per
+4 KiB page, zeroing included), and how many do depends on the allocator's history (its
+thresholds adapt to what was freed). The op benchmarks therefore run with the allocator
+pinned (`pin_allocator`: freed memory is reused, no faults), and the cost per byte of
+first touch is measured on its own. It is recorded for the CPU model; the calibration
+does not apply it (the model has no allocation term yet).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from compiler.calibrate.timing import Measurement, Timer
+
+GRAIN_ELEMENTS = 32768   # at::internal::GRAIN_SIZE (aten/src/ATen/Parallel.h)
+MIB = 1 << 20
+
+
+def _spread(values: list[float]) -> dict:
+    values = sorted(values)
+    mid = values[len(values) // 2] if len(values) % 2 else 0.5 * (values[len(values) // 2 - 1]
+                                                                   + values[len(values) // 2])
+    return {"min": values[0], "median": mid, "max": values[-1]}
+
+
+def _rates(m: Measurement, nbytes: float, overhead: float = 0.0) -> dict:
+    return _spread([nbytes / max(t - overhead, 1e-9) for t in m.times])
+
+
+def dispatch_overheads(timer: Timer) -> tuple[dict, dict, dict]:
+    """(through a module, bare op, raw measurements) of a one-element op."""
+    import torch
+
+    x = torch.randn(1)
+    relu = torch.nn.ReLU()
+    with torch.inference_mode():
+        module = timer.measure(lambda: relu(x))
+        bare = timer.measure(lambda: torch.relu(x))
+    return (_spread(module.times), _spread(bare.times),
+            {"module": module.summary(), "bare": bare.summary()})
+
+
+def launch_overhead(timer: Timer, cores: int, bare_dispatch_s: float) -> tuple[dict, dict]:
+    """Fork/join cost of a parallel region (see the module docstring)."""
+    import torch
+
+    n = GRAIN_ELEMENTS * max(2, cores)
+    x, y, z = torch.randn(n), torch.randn(n), torch.empty(n)
+    threads = torch.get_num_threads()
+    try:
+        with torch.inference_mode():
+            all_threads = timer.measure(lambda: torch.add(x, y, out=z))
+            torch.set_num_threads(1)
+            one = timer.measure(lambda: torch.add(x, y, out=z))
+    finally:
+        torch.set_num_threads(threads)
+    d = bare_dispatch_s
+    values = [max(0.0, ta - d - (t1 - d) / max(2, cores))
+              for ta, t1 in zip(sorted(all_threads.times), sorted(one.times))]
+    return _spread(values), {"all_threads": all_threads.summary(), "one_thread": one.summary(),
+                             "elements": n}
+
+
+def first_touch(timer: Timer, size: int = 64 * MIB) -> dict:
+    """Bytes per second at which freshly mapped memory is first written: an anonymous
+    mmap filled through a tensor view and unmapped (what a page-faulting allocation costs,
+    zeroing and unmapping included), less the time to refill memory already mapped."""
+    import mmap
+
+    import torch
+
+    buf = torch.empty(size // 4)
+
+    def fresh_fill():
+        m = mmap.mmap(-1, size)
+        t = torch.frombuffer(m, dtype=torch.float32)
+        t.fill_(1.0)
+        del t
+        m.close()
+
+    with torch.inference_mode():
+        fresh = timer.measure(fresh_fill)
+        reuse = timer.measure(lambda: buf.fill_(1.0))
+    extra = [max(1e-9, f - r) for f, r in zip(sorted(fresh.times), sorted(reuse.times))]
+    return {"bytes_per_s": _spread([size / e for e in extra]), "buffer_bytes": size,
+            "page_faults_per_call": fresh.page_faults,
+            "method": "t(mmap + fill through a tensor view + munmap) - t(refill mapped memory), "
+                      f"{size >> 20} MiB, all threads",
+            "fresh_timing": fresh.summary(), "reuse_timing": reuse.summary()}
+
+
+def pin_allocator() -> str | None:
+    """Make glibc malloc keep freed memory instead of returning it to the OS, so that
+    repeated allocations of a benchmark's outputs reuse mapped pages (no first-touch
+    faults): M_MMAP_THRESHOLD at its 32 MiB cap (fixed, no longer adaptive) and
+    M_TRIM_THRESHOLD at 1 GiB. Without this, a benchmark's time depends on which
+    benchmarks ran before it (glibc adapts its thresholds to what was freed). Returns a
+    description, or None where glibc's mallopt is not available."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return None
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    if not (mallopt(m_mmap_threshold, 32 * MIB) and mallopt(m_trim_threshold, 1 << 30)):
+        return None
+    return ("glibc mallopt(M_MMAP_THRESHOLD=32 MiB, M_TRIM_THRESHOLD=1 GiB): outputs up to "
+            "32 MiB reuse mapped memory; first-touch faults are measured separately")
+
+
+def level_plan(levels: list[dict], cores: int, quick: bool) -> list[dict]:
+    """Buffer sizes per memory level. `levels`: [{name, scope, capacity_bytes}] nearest
+    first, as the host device lists them (the last is DRAM)."""
+    plan = []
+    shared_cache = 0
+    for i, lvl in enumerate(levels):
+        last = i == len(levels) - 1
+        cap = int(lvl["capacity_bytes"])
+        if last:
+            size = max(4 * shared_cache, (128 if quick else 256) * MIB)
+            plan.append({"name": lvl["name"], "copy_src_bytes": size, "read_bytes": size,
+                         "method": "copy"})
+            continue
+        if lvl["scope"] == "per_unit":
+            copy_src = cores * cap // 4       # src + dst = half of each core's cache
+            read = cap // 2                   # every thread re-reads the same buffer
+        else:
+            shared_cache = max(shared_cache, cap)
+            copy_src = cap // 4
+            read = cap // 4
+        plan.append({"name": lvl["name"], "copy_src_bytes": copy_src, "read_bytes": read,
+                     "method": "read" if i == 0 else "copy"})
+    return plan
+
+
+def bandwidths(timer: Timer, plan: list[dict], dispatch_s: float,
+               progress: Callable[[str], None] | None = None) -> dict:
+    """{level: {bytes_per_s, method, copy_bytes_per_s, read_bytes_per_s, buffers...}}."""
+    import torch
+
+    out = {}
+    total_read = 256 * MIB
+    for p in plan:
+        if progress:
+            progress(f"bandwidth {p['name']}")
+        with torch.inference_mode():
+            n_copy = max(1024, p["copy_src_bytes"] // 4)
+            src, dst = torch.randn(n_copy), torch.empty(n_copy)
+            copy = timer.measure(lambda: dst.copy_(src))
+            # A copy shorter than twice the dispatch overhead cannot be timed: not recorded.
+            copy_rates = (_rates(copy, 2 * 4 * n_copy, dispatch_s)
+                          if copy.median_s > 2 * dispatch_s else None)
+            # One thread's share: what a kernel the model leaves on one core can stream.
+            threads = torch.get_num_threads()
+            try:
+                torch.set_num_threads(1)
+                copy1 = timer.measure(lambda: dst.copy_(src))
+            finally:
+                torch.set_num_threads(threads)
+            copy1_rates = (_rates(copy1, 2 * 4 * n_copy, dispatch_s)
+                           if copy1.median_s > 2 * dispatch_s else None)
+            del src, dst
+            n_read = max(256, p["read_bytes"] // 4)
+            reps = max(1, total_read // (4 * n_read))
+            buf = torch.randn(n_read)
+            view = buf.expand(reps, n_read)
+            read = timer.measure(lambda: view.sum())
+            read_rates = _rates(read, 4 * n_read * reps)
+            del buf, view
+        if copy_rates is None:
+            p = dict(p, method="read")
+        chosen = read_rates if p["method"] == "read" else copy_rates
+        method = ("read: x.expand(R, n).sum() re-reading an n-byte buffer held in the level"
+                  if p["method"] == "read" else
+                  "copy: dst.copy_(src), (read + written bytes) / (time - dispatch)")
+        out[p["name"]] = {
+            "bytes_per_s": chosen, "method": method,
+            "copy_bytes_per_s": copy_rates, "copy_src_bytes": 4 * n_copy,
+            "copy_one_thread_bytes_per_s": copy1_rates,
+            "read_bytes_per_s": read_rates, "read_buffer_bytes": 4 * n_read,
+            "copy_timing": copy.summary(), "read_timing": read.summary(),
+        }
+    return out

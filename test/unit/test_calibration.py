@@ -1,0 +1,355 @@
+"""Calibration files (targets/calibration.py) and perf-calibrate (compiler/calibrate/):
+the schema of what a (tiny) real run writes, how map-cpu uses a calibration (lower
+efficiency -> slower, more bandwidth -> faster memory-bound kernels), the fit that inverts
+the CPU model, and clean errors for bad files. Never checks how fast this machine is."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from targets import cpu_model, roofline
+from targets.calibration import (
+    SCHEMA, SCHEMA_VERSION, CalibrationError, fit_one, from_dict, interpolate, load, op_kind,
+)
+from targets.catalog import load_device
+from targets.workload import OP_CLASSES
+from test_roofline import conv_workload, elementwise_workload, gemm_workload
+
+HOST = load_device("host")
+SHIPPED = sorted((ROOT / "targets" / "calibrations").glob("*.json"))
+
+
+def spread(x: float) -> dict:
+    return {"min": x * 0.9, "median": x, "max": x * 1.1}
+
+
+def band(center: float, efficiency: float) -> dict:
+    return {"flops_min": center / 2, "flops_max": center * 2, "flops_center": center,
+            "efficiency": efficiency, "achieved_flops_per_s": spread(1e9),
+            "fraction_of_peak": spread(efficiency), "benchmarks": ["synthetic"]}
+
+
+def document(efficiencies: dict[str, list[tuple[float, float]]] | None = None,
+             bandwidth: dict[str, float] | None = None, dispatch: float | None = None,
+             clock: float | None = None) -> dict:
+    """A minimal valid calibration document (synthetic numbers)."""
+    efficiencies = efficiencies or {}
+    doc = {
+        "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "name": "synthetic",
+        "target": "cpu", "date": "2026-01-01T00:00:00+00:00",
+        "machine": {"cpu_model": "test CPU", "physical_cores": 2, "threads_used": 2},
+        "software": {"torch": "0", "python": "3.11", "perf_opt": "0.1.0"},
+        "op_classes": {cls: {"fp32": {"bands": [band(c, e) for c, e in bands]}}
+                       for cls, bands in efficiencies.items()},
+        "bandwidth": {lvl: {"bytes_per_s": spread(bw), "method": "synthetic"}
+                      for lvl, bw in (bandwidth or {}).items()},
+    }
+    if dispatch is not None:
+        doc["dispatch_overhead_s"] = spread(dispatch)
+    if clock is not None:
+        doc["clock"] = {"measured_hz": spread(clock), "method": "synthetic"}
+    return doc
+
+
+def write(tmp_path: Path, doc, name: str = "cal.json") -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(doc) if not isinstance(doc, str) else doc)
+    return str(path)
+
+
+def latency(workload, device, fractions=None) -> float:
+    mapping = cpu_model.map_workload(workload, device, fractions)
+    return roofline.estimate(workload, mapping, device).latency_s
+
+
+# --------------------------------------------------------------------------- a real (tiny) run
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """perf-calibrate's code path with tiny sizes (the suite's 'tiny' preset trimmed)."""
+    from compiler.calibrate import calibrate
+    from compiler.calibrate.suite import attention, batchnorm, binary, conv, dwconv, linear, unary
+
+    benches = [linear(16, 32, 32), conv(8, 8, 8, 3), dwconv(8, 8), unary("relu", 1 << 14),
+               binary("add", 1 << 14), batchnorm(4, 8), attention(1, 2, 16, 8)]
+    doc = calibrate("tiny", repeats=2, benches=benches, progress=False, quiet_wait_s=0,
+                    measure_clock=False, include_gpu=False)
+    path = tmp_path_factory.mktemp("cal") / "tiny.json"
+    path.write_text(json.dumps(doc))
+    return doc, str(path)
+
+
+def test_tiny_run_writes_the_documented_schema(tiny_run):
+    doc, path = tiny_run
+    assert doc["schema"] == SCHEMA and doc["schema_version"] == SCHEMA_VERSION
+    m = doc["machine"]
+    for key in ("cpu_model", "physical_cores", "logical_cpus", "threads_used", "flags", "caches"):
+        assert key in m
+    assert {"avx2", "avx512f", "avx512_bf16", "amx"} <= set(m["flags"])
+    assert {"torch", "python", "perf_opt"} <= set(doc["software"])
+    assert doc["date"] and doc["mode"] == "custom"
+    assert set(doc["op_classes"]) <= set(OP_CLASSES)
+    fitted = {b["op_class"] for b in doc["benchmarks"] if b["fit"]["efficiency"] is not None}
+    assert fitted and set(doc["op_classes"]) == fitted        # every fitted class has bands
+    for per_prec in doc["op_classes"].values():
+        assert set(per_prec) == {"fp32"}
+        for b in per_prec["fp32"]["bands"]:
+            assert b["flops_min"] <= b["flops_center"] <= b["flops_max"]
+            assert 0 < b["efficiency"] <= 1
+            for key in ("achieved_flops_per_s", "fraction_of_peak"):
+                s = b[key]
+                assert s["min"] <= s["median"] <= s["max"]
+    # bandwidth for every memory level of the host device, with a spread
+    assert set(doc["bandwidth"]) == {lvl.name for lvl in HOST.memory}
+    for entry in doc["bandwidth"].values():
+        s = entry["bytes_per_s"]
+        assert 0 < s["min"] <= s["median"] <= s["max"] and entry["method"]
+    assert 0 < doc["dispatch_overhead_s"]["median"] < 1e-3
+    # every benchmark records its timing spread, CPU utilization and fit
+    for b in doc["benchmarks"]:
+        assert b["op_class"] in OP_CLASSES and b["class_matches"]
+        t = b["time_s"]
+        assert 0 < t["min"] <= t["median"] <= t["max"]
+        assert b["timing"]["cpu_utilization"] >= 0 and "foreign_load" in b["timing"]
+        assert b["fit"]["bound"] in ("compute", "memory", "overhead")
+    assert doc["peak_flops"]["fp32"]["calibrated"] > 0
+    # and it reads back through the validating loader
+    cal = load(path)
+    assert cal.dispatch_overhead_s == pytest.approx(doc["dispatch_overhead_s"]["median"])
+    assert "calibration" in cal.provenance()
+
+
+def test_tiny_run_calibration_drives_map_cpu(tiny_run):
+    """The file works as a map-cpu option end to end (no claim about its numbers)."""
+    _, path = tiny_run
+    from compiler.context import make_context
+    from compiler.pipeline import build
+    from passes.cost import module_value
+    from conftest import imported
+
+    module = imported("mlp", 1).module.clone()
+    ctx = make_context()
+    for p in build(f"annotate-deps,assign-precision{{default=fp32}},map-cpu{{device=host calibration={path}}},cost"):
+        p.apply(ctx, module)
+    assert module.attributes["perf.calibration"].data == path
+    assert module_value(module, "perf.latency_s") > 0
+    kernels = [op for op in module.walk() if op.name == "perf.cpu_kernel"]
+    sources = {k.attributes["name"].data: k.attributes["class_efficiency_source"].data
+               for k in kernels}
+    # the linears are matmuls, which the run measured and fitted
+    assert sources["linear"] == "calibration", sources
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped calibration yet")
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_calibrations_load(path):
+    cal = load(path)
+    assert cal.bands and cal.bandwidth and cal.dispatch_overhead_s is not None
+    from_dict(json.loads(path.read_text()), str(path))
+
+
+# --------------------------------------------------------------------------- how mappers use it
+
+
+def test_lower_calibrated_efficiency_is_slower_and_higher_is_faster():
+    w = gemm_workload(1024, 1024, 1024, "fp32")
+    default = latency(w, HOST)
+    low = from_dict(document({"matmul": [(w.flops, 0.05)]})).fractions_for(w)
+    high = from_dict(document({"matmul": [(w.flops, 1.0)]})).fractions_for(w)
+    assert low == {"matmul": pytest.approx(0.05)}
+    assert latency(w, HOST, low) > default > latency(w, HOST, high)
+
+
+def test_fractions_follow_the_workloads_size_band():
+    bands = [(1e6, 0.2), (1e8, 0.6)]
+    cal = from_dict(document({"conv": bands}))
+    small, mid, large = (conv_workload(1, "fp32", cin=c, cout=c, hw=h) for c, h in
+                         ((4, 8), (64, 14), (256, 56)))
+    assert cal.fractions_for(small)["conv"] == pytest.approx(0.2)      # below the first band
+    assert cal.fractions_for(large)["conv"] == pytest.approx(0.6)      # above the last band
+    assert 0.2 < cal.fractions_for(mid)["conv"] < 0.6                  # interpolated
+    b = cal.bands["conv"]["fp32"]
+    assert interpolate(b, 1e7) == pytest.approx(0.4)                   # log-linear midpoint
+    # a precision that was not calibrated leaves the model's defaults in place
+    assert cal.fractions_for(conv_workload(1, "bf16")) == {}
+
+
+def test_an_op_kind_with_its_own_bands_wins_over_its_class():
+    """Max-pool and softmax are both reductions but run 15x apart on a CPU."""
+    doc = document({"reduction": [(1e6, 0.04)]})
+    doc["op_classes"]["reduction"]["fp32"]["ops"] = {
+        "max_pool2d": {"bands": [band(1e6, 0.003)]}, "softmax": {"bands": [band(1e6, 0.04)]}}
+    cal = from_dict(doc)
+    pool = dataclasses.replace(elementwise_workload(1 << 20, "fp32", op_class="reduction"),
+                               name="max_pool2d_with_indices_1")
+    mean = dataclasses.replace(pool, name="mean_2")
+    assert cal.fractions_for(pool) == {"reduction": pytest.approx(0.003)}
+    assert cal.fractions_for(mean) == {"reduction": pytest.approx(0.04)}   # class bands
+
+
+def test_op_kinds_from_fx_and_aten_names():
+    assert [op_kind(n) for n in ("relu__3", "aten::relu_", "max_pool2d_with_indices",
+                                 "_softmax_2", "aten::_softmax", "hardtanh_",
+                                 "_native_batch_norm_legit_no_training_7", "conv2d_12")] == [
+        "relu", "relu", "max_pool2d", "softmax", "softmax", "relu6", "batch_norm", "conv2d"]
+
+
+def test_calibrated_bandwidth_moves_memory_bound_time_the_right_way():
+    w = elementwise_workload(1 << 26, "fp32")           # 512 MiB: DRAM, memory-bound
+    mapping = cpu_model.map_workload(w, HOST)
+    assert mapping.memory_level == "dram"
+    base = roofline.estimate(w, mapping, HOST).memory_time_s
+    dram = HOST.memory_level("dram").achievable_bandwidth_bytes_per_s
+    slow = from_dict(document(bandwidth={"dram": dram / 2})).apply(HOST)
+    fast = from_dict(document(bandwidth={"dram": dram * 2})).apply(HOST)
+    assert roofline.estimate(w, mapping, slow).memory_time_s == pytest.approx(2 * base)
+    assert roofline.estimate(w, mapping, fast).memory_time_s == pytest.approx(base / 2)
+    fig = fast.memory_level("dram").measured_bandwidth_bytes_per_s
+    assert fig.kind == "measured" and fig.source == ("calibration",)
+    assert "synthetic" in fig.citation and "calibration" in fast.sources
+
+
+def test_dispatch_overhead_and_clock_are_applied():
+    clock = float(HOST.compute.boost_clock_hz.value) * 1.25
+    dev = from_dict(document(dispatch=7e-6, clock=clock)).apply(HOST)
+    assert float(dev.overheads.framework_dispatch_s.value) == pytest.approx(7e-6)
+    assert dev.overheads.framework_dispatch_s.kind == "measured"
+    assert dev.peak_flops("fp32") == pytest.approx(HOST.peak_flops("fp32") * 1.25)
+    w = elementwise_workload(16, "fp32")
+    assert cpu_model.map_workload(w, dev).overhead_s == pytest.approx(7e-6)
+    # catalog CPUs keep their datasheet clock: the measurement is of this machine
+    i7 = load_device("i7-12700k")
+    assert from_dict(document(clock=clock)).apply(i7).peak_flops("fp32") == i7.peak_flops("fp32")
+    with pytest.raises(CalibrationError, match="cannot apply to"):
+        from_dict(document()).apply(load_device("h100-sxm5"))
+
+
+@pytest.mark.parametrize("workload", [
+    gemm_workload(512, 512, 512, "fp32"), conv_workload(1, "fp32"),
+    elementwise_workload(1 << 20, "fp32", op_class="normalization")])
+def test_fit_inverts_the_cpu_model(workload):
+    """A time the model itself predicts at efficiency e is fitted back to e (e low enough
+    that the compute term, not memory, sets the time)."""
+    e = 0.02
+    t = latency(workload, HOST, {workload.op_class: e, "elementwise": 0.5})
+    f = fit_one(workload, t, HOST, {"elementwise": 0.5})
+    if f.bound == "memory":
+        pytest.skip("memory-bound in the model: the efficiency is not identifiable")
+    assert f.efficiency == pytest.approx(e, rel=1e-6)
+
+
+def test_overhead_bound_benchmarks_are_not_fitted():
+    w = elementwise_workload(16, "fp32")
+    f = fit_one(w, 1e-7, HOST)
+    assert f.efficiency is None and f.bound == "overhead"
+
+
+# --------------------------------------------------------------------------- bad files
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.update(schema="other"), "schema: expected \"perf-opt-calibration\""),
+    (lambda d: d.update(schema_version=99), "schema_version: unsupported version 99"),
+    (lambda d: d.pop("machine"), "machine: missing"),
+    (lambda d: d["op_classes"].update(convolution={}), "op_classes.convolution: unknown op class; valid: matmul"),
+    (lambda d: d["op_classes"]["matmul"]["fp32"]["bands"][0].update(efficiency=1.5),
+     "op_classes.matmul.fp32.bands[0].efficiency: 1.5 is not a fraction in (0, 1]"),
+    (lambda d: d["op_classes"]["matmul"]["fp32"]["bands"][0].pop("flops_center"),
+     "bands[0]: missing 'flops_center'"),
+    (lambda d: d["op_classes"]["matmul"].update(fp33={"bands": []}), "unknown precision"),
+    (lambda d: d["bandwidth"]["dram"]["bytes_per_s"].update(min=1e12), "min <= median <= max"),
+    (lambda d: d.update(dispatch_overhead_s={"min": 1, "median": "x", "max": 2}),
+     "dispatch_overhead_s.median: expected a number"),
+])
+def test_bad_calibration_files_are_clean_errors(tmp_path, mutate, message):
+    doc = document({"matmul": [(1e6, 0.5)]}, bandwidth={"dram": 2e10})
+    mutate(doc)
+    path = write(tmp_path, doc)
+    with pytest.raises(CalibrationError) as err:
+        load(path)
+    assert str(err.value).startswith(f"{path}: error: ") and message in str(err.value)
+
+
+def test_unreadable_and_malformed_files(tmp_path):
+    with pytest.raises(CalibrationError, match=r"nope\.json: error: cannot read"):
+        load(tmp_path / "nope.json")
+    path = write(tmp_path, '{"schema": "perf-opt-calibration",\n  oops}')
+    with pytest.raises(CalibrationError, match=r"cal\.json:2:3: error: not valid JSON"):
+        load(path)
+
+
+def test_map_cpu_reports_a_bad_file_without_a_traceback(tmp_path):
+    from compiler.pipeline import PipelineError, build
+
+    path = write(tmp_path, document({"matmul": [(1e6, 2.0)]}))
+    with pytest.raises(PipelineError, match=r"pass 'map-cpu': .*cal\.json: error: .*efficiency"):
+        build(f"map-cpu{{device=host calibration={path}}}")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.perf_opt", str(ROOT / "examples" / "resnet18.mlir"),
+         "-p", f"map-cpu{{device=host calibration={path}}},cost"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "error" in proc.stderr and "efficiency" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_calibrated_pipeline_is_slower_with_lower_efficiencies(tmp_path):
+    """map-cpu{calibration=...} on the resnet18 example: all-low efficiencies slow it down,
+    all-high speed it up, relative to the defaults."""
+    from compiler.context import make_context
+    from compiler.pipeline import build
+    from compiler.source import parse_chunk, split_chunks
+    from passes.cost import module_value
+
+    text = (ROOT / "examples" / "resnet18.mlir").read_text()
+    ctx = make_context()
+    base = parse_chunk(ctx, split_chunks(str(ROOT / "examples" / "resnet18.mlir"), text, False)[0])
+
+    def run(cal: str | None) -> float:
+        module = base.clone()
+        opt = f" calibration={cal}" if cal else ""
+        for p in build(f"assign-precision{{default=fp32}},map-cpu{{device=host{opt}}},cost"):
+            p.apply(ctx, module)
+        return module_value(module, "perf.latency_s")
+
+    classes = [c for c in OP_CLASSES if c != "data_movement"]
+    low = write(tmp_path, document({c: [(1e6, 0.01)] for c in classes}), "low.json")
+    high = write(tmp_path, document({c: [(1e6, 1.0)] for c in classes}), "high.json")
+    assert run(low) > run(None) > run(high)
+
+
+def test_suite_names_are_unique():
+    from compiler.calibrate.suite import suite
+
+    for preset in ("full", "quick", "tiny"):
+        names = [b.name for b in suite(preset)]
+        assert len(names) == len(set(names)), preset
+
+
+@pytest.mark.skipif(not SHIPPED, reason="no shipped calibration")
+def test_cost_uses_the_calibrated_device_that_map_cpu_used():
+    """The measured clock rescales the host's peaks; cost must time kernels against the
+    same (calibrated) peak that map-cpu mapped them with."""
+    from compiler.context import make_context
+    from compiler.pipeline import build
+    from compiler.source import parse_chunk, split_chunks
+
+    path = str(SHIPPED[0])
+    calibrated = load(path).apply(HOST)
+    text = (ROOT / "examples" / "resnet18.mlir").read_text()
+    ctx = make_context()
+    module = parse_chunk(ctx, split_chunks("resnet18.mlir", text, False)[0])
+    for p in build(f"assign-precision{{default=fp32}},map-cpu{{device=host calibration={path}}},cost"):
+        p.apply(ctx, module)
+    conv = next(op for op in module.walk() if op.name == "perf.cpu_kernel"
+                and op.attributes["name"].data == "conv2d_2")
+    peak = conv.attributes["peak_flops_per_s"].value.data
+    assert peak == pytest.approx(float(calibrated.unit("simd").peak["fp32"].value))
+    assert calibrated.unit("simd").peak["fp32"].value != HOST.unit("simd").peak["fp32"].value
