@@ -1,0 +1,296 @@
+"""perf-validate's work: run real models on this machine and compare with perf-opt's
+estimate of the same configuration.
+
+For each (model, batch, precision, runtime): the model runs in PyTorch (eval,
+inference_mode, warm-up, median of repeated samples; torch.compile for the compiled
+runtime when asked and when it works), each timed sample recording its CPU utilization
+and the other processes' share of the machine, busy samples redone
+(compiler/calibrate/timing.py). The same configuration goes through perf-opt in this
+process: import (compiler.importer), then `[fuse,]annotate-deps,assign-precision{default=P},
+map-cpu{device=host [calibration=FILE]},cost` (eager runs without `fuse`, compiled runs
+with it, as DESIGN.md's runtime models say). The result is one row per configuration with
+the signed error (predicted - measured) / measured, and the mean absolute percentage
+error (MAPE) over the rows.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from compiler.calibrate.timing import (
+    DEFAULT_MAX_FOREIGN, SpeedProbe, Timer, load_average, wait_until_quiet,
+)
+
+DEFAULT_MODELS = ("resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "vit_b_16",
+                  "convnext_tiny", "transformer_encoder", "mlp")
+SCHEMA_VERSION = 1
+RETRY_ROUNDS = 2
+
+
+@dataclass(frozen=True)
+class Config:
+    model: str
+    batch: int
+    precision: str
+    runtime: str = "eager"          # eager | compiled
+
+    @property
+    def label(self) -> str:
+        return f"{self.model} b{self.batch} {self.precision} {self.runtime}"
+
+
+def pipeline_text(precision: str, runtime: str, calibration: str | None) -> str:
+    cal = f" calibration={calibration}" if calibration else ""
+    fuse = "fuse," if runtime == "compiled" else ""
+    return (f"{fuse}annotate-deps,assign-precision{{default={precision}}},"
+            f"map-cpu{{device=host{cal}}},cost")
+
+
+def predict(module, precision: str, runtime: str, calibration: str | None) -> dict:
+    """perf-opt's report (passes/report_data.collect) for an imported module (cloned)."""
+    from compiler.context import make_context
+    from compiler.pipeline import build
+    from passes.report_data import collect
+
+    work = module.clone()
+    ctx = make_context()
+    for p in build(pipeline_text(precision, runtime, calibration)):
+        p.apply(ctx, work)
+    return collect(work)
+
+
+def _torch_dtype(precision: str):
+    import torch
+
+    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+
+
+def measure(built, precision: str, runtime: str, timer: Timer) -> dict:
+    """Median wall time of the model's forward pass, with its timing summary."""
+    import torch
+
+    module = built.module.to(_torch_dtype(precision)).eval()
+    inputs = tuple(x.to(_torch_dtype(precision)) if x.is_floating_point() else x
+                   for x in built.inputs)
+    note = ""
+    fn = module
+    if runtime == "compiled":
+        try:
+            fn = torch.compile(module)
+            with torch.inference_mode():
+                fn(*inputs)
+        except Exception as err:  # inductor needs a C++ toolchain; many things can fail
+            return {"ok": False, "note": f"torch.compile failed: {type(err).__name__}: "
+                                         f"{str(err).splitlines()[0][:200] if str(err) else ''}"}
+    with torch.inference_mode():
+        m = timer.measure(lambda: fn(*inputs))
+    out = m.summary()
+    out.update({"ok": True, "note": note})
+    return out
+
+
+def measure_isolated(config: Config, repeats: int, min_time_s: float, max_foreign: float,
+                     threads: int, probe_best_s: float | None = None,
+                     pin_allocator: bool = False) -> dict:
+    """`measure` in a fresh Python process (compiler/validate_worker.py says why)."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    spec = {"model": config.model, "batch": config.batch, "precision": config.precision,
+            "runtime": config.runtime, "repeats": repeats, "min_time_s": min_time_s,
+            "max_foreign": max_foreign, "threads": threads, "probe_best_s": probe_best_s,
+            "pin_allocator": pin_allocator}
+    proc = subprocess.run([sys.executable, "-m", "compiler.validate_worker", json.dumps(spec)],
+                          cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"ok": False, "note": f"measurement process failed: {tail[:200]}"}
+    return json.loads(lines[-1])
+
+
+@dataclass
+class Row:
+    config: Config
+    measured: dict
+    predicted_s: float | None = None
+    report: dict | None = field(default=None, repr=False)
+    error: float | None = None
+    note: str = ""
+
+    def as_dict(self) -> dict:
+        c = self.config
+        m = self.measured
+        return {
+            "model": c.model, "batch": c.batch, "precision": c.precision, "runtime": c.runtime,
+            "measured_s": m.get("median_s"), "measured_min_s": m.get("min_s"),
+            "measured_max_s": m.get("max_s"), "repeats": m.get("repeats"),
+            "iterations_per_sample": m.get("iterations"),
+            "cpu_utilization": m.get("cpu_utilization"), "foreign_load": m.get("foreign_load"),
+            "rejected_busy": m.get("rejected_busy"), "busy": m.get("busy"),
+            "page_faults_per_run": m.get("page_faults_per_call"),
+            "reference_slowdown": m.get("reference_slowdown"),
+            "predicted_s": self.predicted_s, "error": self.error,
+            "abs_error": abs(self.error) if self.error is not None else None,
+            "kernels": self.report.get("kernels") if self.report else None,
+            "predicted_bottleneck_s": self.report.get("time_by_bottleneck_s") if self.report else None,
+            "note": self.note or m.get("note", ""),
+        }
+
+
+def mape(rows: Sequence[Row]) -> float | None:
+    errors = [abs(r.error) for r in rows if r.error is not None]
+    return statistics.fmean(errors) if errors else None
+
+
+def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1, 8),
+             precisions: Sequence[str] = ("fp32",), repeats: int = 10,
+             calibration: str | None = None, compile: bool = False,
+             min_time_s: float = 0.05, max_foreign: float = DEFAULT_MAX_FOREIGN,
+             progress: Callable[[str], None] | None = None, quiet_wait_s: float = 60.0,
+             keep_reports: bool = False, isolate: bool = True,
+             pin_allocator: bool = False) -> dict:
+    """Every configuration measured and predicted; returns the JSON-ready result."""
+    import torch
+
+    from compiler.importer import import_model
+    from compiler.model_zoo import build
+    from targets import host
+
+    info = host.probe()
+    if pin_allocator:
+        if not isolate:
+            from compiler.calibrate.memory import pin_allocator as pin
+            pin()
+    if calibration is not None:  # fail before any measurement when the file is bad
+        from targets.calibration import load
+        load(calibration)
+    threads = info.logical_cpus
+    torch.set_num_threads(threads)
+    best = None
+    if calibration is not None:  # this machine's quiet reference time, when measured here
+        cal = load(calibration)
+        if (cal.machine.get("cpu_model"), cal.machine.get("logical_cpus")) == (
+                info.model_name, info.logical_cpus):
+            best = (cal.raw.get("conditions") or {}).get("reference_gemm_best_s")
+    probe = SpeedProbe(best=best)
+    timer = Timer(threads=threads, repeats=repeats, min_time_s=min_time_s, warmup=3,
+                  max_foreign=max_foreign, probe=probe)
+    runtimes = ("eager", "compiled") if compile else ("eager",)
+    say = progress or (lambda s: None)
+
+    def run(config: Config, built=None) -> dict:
+        if isolate:
+            return measure_isolated(config, repeats, min_time_s, max_foreign, threads, probe.best,
+                                    pin_allocator)
+        return measure(built or build(config.model, config.batch), config.precision,
+                       config.runtime, timer)
+
+    load_before = load_average()
+    start_foreign = wait_until_quiet(max_foreign, timeout_s=quiet_wait_s, report=say, probe=probe)
+    rows: list[Row] = []
+    for model in models:
+        for batch in batches:
+            built = build(model, batch)
+            say(f"{model} b{batch}: import")
+            imported = import_model(built).module
+            for precision in precisions:
+                for runtime in runtimes:
+                    config = Config(model, batch, precision, runtime)
+                    say(f"{config.label}: measure")
+                    measured = run(config, built)
+                    row = Row(config, measured)
+                    if not measured.get("ok"):
+                        row.note = measured.get("note", "")
+                        rows.append(row)
+                        continue
+                    say(f"{config.label}: predict")
+                    try:
+                        report = predict(imported, precision, runtime, calibration)
+                    except Exception as err:  # a pipeline error is a result, not a crash
+                        row.note = f"perf-opt failed: {type(err).__name__}: {err}"
+                        rows.append(row)
+                        continue
+                    row.report = report if keep_reports else {
+                        k: report[k] for k in ("kernels", "time_by_bottleneck_s", "latency_s")}
+                    row.predicted_s = report["latency_s"]
+                    row.error = (row.predicted_s - measured["median_s"]) / measured["median_s"]
+                    rows.append(row)
+    # Rows measured on a busy machine are measured again once it is quiet.
+    for _round in range(RETRY_ROUNDS):
+        busy = [r for r in rows if r.measured.get("busy")]
+        if not busy:
+            break
+        say(f"{len(busy)} configurations ran on a busy machine; waiting to redo them")
+        wait_until_quiet(max_foreign, timeout_s=quiet_wait_s, report=say, probe=probe)
+        for row in busy:
+            c = row.config
+            say(f"{c.label}: measure again")
+            again = run(c)
+            if again.get("ok"):
+                again["rejected_busy"] += row.measured.get("rejected_busy", 0)
+                row.measured = again
+                if row.predicted_s is not None:
+                    row.error = (row.predicted_s - again["median_s"]) / again["median_s"]
+    from compiler.calibrate.machine import identity, now, software
+
+    return {
+        "schema_version": SCHEMA_VERSION, "date": now(),
+        "calibration": calibration, "compile": compile, "isolated": isolate,
+        "allocator": "pinned (no first-touch faults)" if pin_allocator else "default",
+        "machine": identity(info, threads), "software": software(),
+        "conditions": {"repeats": repeats, "min_sample_s": min_time_s,
+                       "max_foreign_load": max_foreign, "foreign_load_at_start": round(start_foreign, 4),
+                       "max_reference_slowdown": timer.max_slowdown,
+                       "reference_gemm_best_s": probe.best,
+                       "load_average_before": load_before, "load_average_after": load_average()},
+        "pipelines": {rt: pipeline_text("P", rt, calibration) for rt in runtimes},
+        "rows": [r.as_dict() for r in rows],
+        "mape": mape(rows),
+        "configurations": len(rows),
+        "failed": sum(1 for r in rows if r.error is None),
+    }
+
+
+def _ms(value: float | None) -> str:
+    return f"{value * 1e3:10.3f}" if value is not None else f"{'-':>10}"
+
+
+def table(result: dict) -> str:
+    """Predicted vs measured, one row per configuration, and the MAPE. `faults MB` is the
+    memory first touched per run (minor page faults x 4 KiB): time the model does not see."""
+    head = (f"{'model':<20} {'batch':>5} {'prec':<5} {'runtime':<8} {'measured ms':>11} "
+            f"{'predicted ms':>12} {'error':>8} {'util':>5} {'faults MB':>9} {'busy':>4}")
+    lines = [head, "-" * len(head)]
+    for r in result["rows"]:
+        err = f"{r['error'] * 100:+7.1f}%" if r["error"] is not None else f"{'-':>8}"
+        util = f"{r['cpu_utilization']:.2f}" if r.get("cpu_utilization") is not None else "-"
+        faults = r.get("page_faults_per_run")
+        faults = f"{faults * 4096 / 1e6:.0f}" if faults is not None else "-"
+        lines.append(f"{r['model']:<20} {r['batch']:>5} {r['precision']:<5} {r['runtime']:<8} "
+                     f"{_ms(r['measured_s']):>11} {_ms(r['predicted_s']):>12} {err} {util:>5} "
+                     f"{faults:>9} {'yes' if r.get('busy') else 'no':>4}"
+                     + (f"  {r['note']}" if r.get("note") else ""))
+    m = result["mape"]
+    cal = result["calibration"] or "none (catalog defaults)"
+    lines.append("-" * len(head))
+    lines.append(f"MAPE {m * 100:.1f}% over {result['configurations'] - result['failed']} "
+                 f"configurations" if m is not None else "MAPE: no configuration succeeded")
+    lines.append(f"calibration: {cal}; allocator: {result.get('allocator', 'default')}")
+    return "\n".join(lines) + "\n"
+
+
+def default_progress(stream=None) -> Callable[[str], None]:
+    out = stream or sys.stderr
+    width = [0]
+
+    def show(text: str) -> None:
+        line = f"perf-validate: {text}"
+        out.write("\r" + line + " " * max(0, width[0] - len(line)))
+        out.flush()
+        width[0] = len(line)
+    return show

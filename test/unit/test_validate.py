@@ -1,0 +1,108 @@
+"""perf-validate (compiler/validate.py, compiler/validate_perop.py): the structure of what
+it reports for real runs of the MLP and ResNet-18 at batch 1 with few repeats (rows,
+fields, MAPE), the per-op alignment, and the CLI. Never checks how fast this machine is."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from compiler.validate import Config, Row, mape, pipeline_text, table, validate
+from compiler.validate_perop import align, op_kind
+
+ROW_FIELDS = {"model", "batch", "precision", "runtime", "measured_s", "measured_min_s",
+              "measured_max_s", "repeats", "cpu_utilization", "foreign_load", "busy",
+              "predicted_s", "error", "abs_error", "kernels", "note"}
+
+
+@pytest.fixture(scope="module")
+def result():
+    return validate(models=("mlp", "resnet18"), batches=(1,), repeats=2, min_time_s=0.005,
+                    quiet_wait_s=0)
+
+
+def test_rows_fields_and_mape(result):
+    assert [(r["model"], r["batch"], r["precision"], r["runtime"]) for r in result["rows"]] == [
+        ("mlp", 1, "fp32", "eager"), ("resnet18", 1, "fp32", "eager")]
+    for r in result["rows"]:
+        assert ROW_FIELDS <= set(r)
+        assert r["measured_min_s"] <= r["measured_s"] <= r["measured_max_s"]
+        assert r["predicted_s"] > 0 and r["repeats"] == 2
+        assert r["error"] == pytest.approx((r["predicted_s"] - r["measured_s"]) / r["measured_s"])
+        assert r["cpu_utilization"] >= 0 and r["kernels"] > 0
+    assert result["mape"] == pytest.approx(sum(r["abs_error"] for r in result["rows"]) / 2)
+    assert result["failed"] == 0 and result["configurations"] == 2
+    assert {"machine", "software", "conditions", "pipelines", "date"} <= set(result)
+    assert "fuse" not in result["pipelines"]["eager"]
+    json.dumps(result)  # JSON-ready
+
+
+def test_table_lists_every_row_and_the_mape(result):
+    text = table(result)
+    assert "measured ms" in text and "predicted ms" in text
+    assert text.count("mlp") == 1 and text.count("resnet18") == 1
+    assert "MAPE" in text and "calibration: none" in text
+
+
+def test_pipeline_follows_runtime_precision_and_calibration():
+    assert pipeline_text("bf16", "eager", None) == (
+        "annotate-deps,assign-precision{default=bf16},map-cpu{device=host},cost")
+    compiled = pipeline_text("fp32", "compiled", "c.json")
+    assert compiled.startswith("fuse,") and "map-cpu{device=host calibration=c.json}" in compiled
+
+
+def test_mape_skips_failed_rows():
+    rows = [Row(Config("a", 1, "fp32"), {}, 1.0, error=0.1), Row(Config("b", 1, "fp32"), {}),
+            Row(Config("c", 1, "fp32"), {}, 1.0, error=-0.3)]
+    assert mape(rows) == pytest.approx(0.2)
+    assert mape(rows[1:2]) is None
+
+
+def test_per_op_alignment_by_kind_and_order():
+    assert [op_kind(n) for n in ("relu__3", "aten::relu_", "conv2d_12", "aten::conv2d",
+                                 "max_pool2d_with_indices", "aten::max_pool2d", "add_7")] == [
+        "relu", "relu", "conv2d", "conv2d", "max_pool2d", "max_pool2d", "add"]
+    kernels = [{"name": n, "location": n} for n in ("conv2d", "relu_", "linear")]
+    ops = [{"name": n, "kind": op_kind(n), "measured_s": 1e-6}
+           for n in ("aten::conv2d", "aten::relu_", "aten::flatten", "aten::linear")]
+    pairs, unmatched = align(kernels, ops)
+    assert [p["op"]["name"] for p in pairs] == ["aten::conv2d", "aten::relu_", "aten::linear"]
+    assert [o["name"] for o in unmatched] == ["aten::flatten"]
+
+
+def test_per_op_on_the_mlp():
+    from compiler.validate_perop import per_op, per_op_table
+
+    res = per_op("mlp", 1, "fp32", runs=2, quiet_wait_s=0)
+    assert res["kernels"] == 5 and res["matched"] == 5
+    assert {"linear", "relu"} == set(res["by_kind"])
+    for r in res["rows"]:
+        assert r["predicted_s"] > 0 and r["measured_s"] > 0
+    text = per_op_table(res)
+    assert "worst offenders" in text and "linear" in text
+
+
+def test_cli_writes_json_and_rejects_bad_input(tmp_path):
+    out = tmp_path / "v.json"
+    proc = subprocess.run([sys.executable, "-m", "tools.perf_validate", "--models", "mlp",
+                           "--batches", "1", "--repeats", "2", "--no-progress", "--quiet-wait", "0",
+                           "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "MAPE" in proc.stdout
+    data = json.loads(out.read_text())
+    assert len(data["rows"]) == 1 and data["mape"] is not None
+    bad = subprocess.run([sys.executable, "-m", "tools.perf_validate", "--models", "nope"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "unknown model 'nope'" in bad.stderr
+    cal = tmp_path / "bad.json"
+    cal.write_text("{}")
+    bad = subprocess.run([sys.executable, "-m", "tools.perf_validate", "--models", "mlp",
+                          "--calibration", str(cal)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 1 and f"{cal}: error: schema" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -1,0 +1,101 @@
+"""`perf-validate`: run models on this machine and compare measured latency with
+perf-opt's estimate (predicted vs measured table and MAPE). Argument parsing only; the
+work is compiler/validate.py and compiler/validate_perop.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from tools.cli_common import ArgumentParser, llvm_style
+
+
+def make_parser() -> ArgumentParser:
+    from compiler.validate import DEFAULT_MODELS
+
+    p = ArgumentParser(prog="perf-validate", allow_abbrev=False,
+                       description="Measure models with PyTorch on this machine and compare "
+                                   "with perf-opt's estimate for map-cpu{device=host}.")
+    p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
+                   help=f"zoo models (default: {' '.join(DEFAULT_MODELS)})")
+    p.add_argument("--batches", nargs="+", type=int, default=[1, 8], metavar="N")
+    p.add_argument("--precisions", nargs="+", default=["fp32"], choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--repeats", type=int, default=10, help="timed samples per configuration")
+    p.add_argument("--calibration", metavar="FILE", help="calibration file from perf-calibrate")
+    p.add_argument("--compile", action="store_true",
+                   help="also run torch.compile'd models against the fused (compiled) pipeline")
+    p.add_argument("--json", metavar="FILE", help="write the full result as JSON")
+    p.add_argument("--per-op", metavar="MODEL",
+                   help="compare per-kernel estimates with torch.profiler op times for MODEL "
+                        "(first batch and precision), instead of the model table")
+    p.add_argument("--top", type=int, default=15, help="worst offenders listed with --per-op")
+    p.add_argument("--max-foreign-load", type=float, default=0.10,
+                   help="redo a sample when other processes used more than this share of the "
+                        "machine during it (default 0.10)")
+    p.add_argument("--quiet-wait", type=float, default=60.0, metavar="SECONDS",
+                   help="wait up to this long for other processes to go quiet before "
+                        "measuring (default 60)")
+    p.add_argument("--in-process", action="store_true",
+                   help="measure every configuration in this process (default: a fresh process "
+                        "each, so allocator state from earlier models does not leak in)")
+    p.add_argument("--pin-allocator", action="store_true",
+                   help="measure with glibc malloc pinned (freed memory reused, no first-touch "
+                        "page faults), to separate the ops' cost from allocation cost")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(llvm_style(sys.argv[1:] if argv is None else argv, parser))
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if any(b < 1 for b in args.batches):
+        parser.error("batches must be >= 1")
+    from compiler.model_zoo import ZOO, ModelError
+    from targets.calibration import CalibrationError
+
+    for model in ([args.per_op] if args.per_op else args.models):
+        if model not in ZOO:
+            parser.error(f"unknown model '{model}'; valid models: {', '.join(ZOO)}")
+    try:
+        if args.calibration:
+            from targets.calibration import load
+            load(args.calibration)
+        if args.per_op:
+            # torch.profiler's Kineto logs its start/stop and a failed GPU probe on stderr;
+            # only errors of its own matter here. Read when torch is first imported, below.
+            os.environ.setdefault("KINETO_LOG_LEVEL", "5")
+            from compiler.validate_perop import per_op, per_op_table
+
+            result = per_op(args.per_op, args.batches[0], args.precisions[0], args.calibration,
+                            quiet_wait_s=args.quiet_wait, pin_allocator=args.pin_allocator)
+            sys.stdout.write(per_op_table(result, args.top))
+        else:
+            from compiler.validate import default_progress, table, validate
+
+            progress = None if args.no_progress else default_progress()
+            result = validate(args.models, args.batches, args.precisions, args.repeats,
+                              args.calibration, args.compile, progress=progress,
+                              max_foreign=args.max_foreign_load, quiet_wait_s=args.quiet_wait,
+                              isolate=not args.in_process, pin_allocator=args.pin_allocator)
+            if progress:
+                sys.stderr.write("\n")
+            sys.stdout.write(table(result))
+    except (CalibrationError, ModelError) as err:
+        sys.stderr.write(f"perf-validate: error: {err}\n")
+        return 1
+    if args.json:
+        try:
+            with open(args.json, "w") as stream:
+                json.dump(result, stream, indent=1)
+                stream.write("\n")
+        except OSError as err:
+            sys.stderr.write(f"perf-validate: error: cannot write '{args.json}': {err.strerror}\n")
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
