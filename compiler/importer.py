@@ -218,6 +218,9 @@ class _Translator:
             produced = produced[0]
         if isinstance(produced, SSAValue):
             produced.name_hint = _ssa_name(node.name)
+            if _from_inplace_op(node) and isinstance(
+                    produced.owner, (graph.ElementwiseUnaryOp, graph.ElementwiseBinaryOp)):
+                produced.owner.attributes[graph.INPLACE_ATTR] = UnitAttr()
         self.values[node] = produced
 
     def generic_op(self, call: Call):
@@ -256,6 +259,21 @@ def _erase_after(block: Block, mark) -> None:
     """Removes ops a failed lowering already emitted."""
     while block.last_op is not mark:
         block.erase_op(block.last_op)
+
+
+def _from_inplace_op(node) -> bool:
+    """Whether the model called an in-place ATen op (`aten.relu_`, `aten.add_`) here.
+    run_decompositions functionalizes the graph; the node's `from_node` provenance still
+    names the op of the exported (training IR) graph it came from."""
+    stack = list(node.meta.get("from_node") or ())
+    while stack:
+        source = stack.pop()
+        parts = str(getattr(source, "target", "")).split(".")
+        if len(parts) >= 2 and parts[0] == "aten" and parts[1].endswith("_") \
+                and not parts[1].endswith("__"):
+            return True
+        stack.extend(getattr(source, "from_node", None) or ())
+    return False
 
 
 def _target_name(target) -> str:

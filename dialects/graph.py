@@ -148,11 +148,16 @@ class GraphOp(IRDLOperation, abc.ABC):
         printer.print_list(self.result_types, printer.print_attribute)
 
 
+INPLACE_ATTR = "inplace"
+
+
 class ElementwiseUnaryOp(GraphOp, abc.ABC):
-    """y = f(x), same shape and dtype."""
+    """y = f(x), same shape and dtype. `inplace`: the model's eager code overwrites x
+    (`relu_`, nn.ReLU(inplace=True)); the IR stays functional, eager runs allocate nothing."""
 
     input = operand_def(TensorType)
     result = result_def(TensorType)
+    inplace = opt_attr_def(UnitAttr)
 
     def verify_(self) -> None:
         _expect_shape(self, shape_of(self.input))
@@ -160,11 +165,13 @@ class ElementwiseUnaryOp(GraphOp, abc.ABC):
 
 
 class ElementwiseBinaryOp(GraphOp, abc.ABC):
-    """z = lhs (op) rhs with broadcasting; rhs may be a scalar attribute instead."""
+    """z = lhs (op) rhs with broadcasting; rhs may be a scalar attribute instead.
+    `inplace`: eager code writes z into lhs (`out += identity`), as for unary ops."""
 
     lhs = operand_def(TensorType)
     rhs = opt_operand_def(TensorType)
     scalar = opt_attr_def(FloatAttr | IntegerAttr)
+    inplace = opt_attr_def(UnitAttr)
 
     result = result_def(TensorType)
 
@@ -175,6 +182,8 @@ class ElementwiseBinaryOp(GraphOp, abc.ABC):
         if self.rhs is not None:
             expected = _rules_check(rules.broadcast, expected, shape_of(self.rhs))
         _expect_shape(self, expected)
+        _check(self.inplace is None or tuple(expected) == tuple(shape_of(self.lhs)),
+               "`inplace` needs a result of the lhs shape (it is written into lhs)")
 
 
 class DataMovementOp(GraphOp, abc.ABC):

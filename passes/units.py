@@ -196,7 +196,8 @@ def workload(op: Operation) -> Workload:
     matrix, vector = flops(op, unit_works)
     t = traffic(op)
     anchor = dominant(op, unit_works)[1]
-    n_ops = sum(1 for o, _ in unit_works if not isinstance(o, W.VIEW_OPS))
+    computing = [o for o, _ in unit_works if not isinstance(o, W.VIEW_OPS)]
+    n_ops = len(computing)
     return Workload(
         name=unit_name(op), op_class=anchor.op_class, precision=unit_precision(op),
         matrix_flops=matrix, vector_flops=vector,
@@ -205,6 +206,7 @@ def workload(op: Operation) -> Workload:
         output_elements=max(1, anchor.output_elements), batch=anchor.batch,
         channels=anchor.channels, spatial=anchor.spatial, gemms=gemms_of(op), ops=n_ops,
         working_set_bytes=t.bytes_in + t.bytes_weights + t.bytes_out,
+        in_place=n_ops == 1 and graph.INPLACE_ATTR in computing[0].attributes,
     )
 
 

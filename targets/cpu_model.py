@@ -169,8 +169,9 @@ def map_workload(workload: Workload, device: Device,
 def fresh_allocation_s(workload: Workload, device: Device) -> float:
     """Time the OS takes to fault in the fresh pages of the kernel's output: its bytes at
     the device's first-touch rate when they exceed glibc's largest mmap threshold. Zero
-    when the device has no first-touch figure (only a calibration measures one)."""
+    for an in-place op (it allocates nothing) and when the device has no first-touch
+    figure (only a calibration measures one)."""
     rate = device.overheads.first_touch_bytes_per_s
-    if rate is None or workload.bytes_out <= FRESH_ALLOCATION_MIN_BYTES:
+    if rate is None or workload.in_place or workload.bytes_out <= FRESH_ALLOCATION_MIN_BYTES:
         return 0.0
     return workload.bytes_out / float(rate.value)

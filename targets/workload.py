@@ -55,6 +55,7 @@ class Workload:
     ops: int = 1                  # graph ops fused into this kernel
     working_set_bytes: int = 0    # bytes touched once (in + weights + out), for cache-level choice
     model_weight_bytes: int = 0   # weights of the whole model, which share on-chip memory
+    in_place: bool = False        # eager code writes the result over its input: no new buffer
 
     @property
     def flops(self) -> int:

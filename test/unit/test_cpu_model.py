@@ -42,7 +42,8 @@ def test_a_dense_conv_runs_at_the_gemm_fraction_and_depthwise_at_the_slow_one():
 
 def test_outputs_above_the_mmap_threshold_pay_for_fresh_pages():
     """glibc mmaps blocks above 32 MiB afresh on every allocation: a 64 MiB output at a
-    measured 2 GB/s first-touch rate costs 64 MiB / 2e9 = 33.6 ms more; 32 MiB, nothing."""
+    measured 2 GB/s first-touch rate costs 64 MiB / 2e9 = 33.6 ms more; 32 MiB, or an
+    in-place op, nothing."""
     rate = 2e9
     dev = dataclasses.replace(I7, overheads=dataclasses.replace(
         I7.overheads, first_touch_bytes_per_s=dataclasses.replace(
@@ -53,6 +54,8 @@ def test_outputs_above_the_mmap_threshold_pay_for_fresh_pages():
     assert cpu_model.map_workload(big, dev).overhead_s - base == pytest.approx(64 * 2**20 / rate)
     assert cpu_model.map_workload(big, dev).details["first_touch_s"] == pytest.approx(64 * 2**20 / rate)
     assert cpu_model.map_workload(edge, dev).overhead_s == pytest.approx(base)
+    in_place = dataclasses.replace(big, in_place=True)   # relu_: writes over its input
+    assert cpu_model.map_workload(in_place, dev).details["first_touch_s"] == 0.0
     assert cpu_model.map_workload(big, I7).details["first_touch_s"] == 0.0   # no figure: not modelled
 
 

@@ -55,6 +55,21 @@ def test_resnet18_op_census(zoo_import):
     assert {w.param.data for w in weights} >= {"conv1.weight", "fc.weight", "fc.bias", "bn1.running_var"}
 
 
+def test_inplace_ops_of_the_model_are_marked(zoo_import):
+    """torchvision's ResNet uses ReLU(inplace=True) and `out += identity`; MobileNetV2 uses
+    ReLU6(inplace=True) but a functional `x + conv(x)`. The IR is functional either way;
+    `inplace` records what eager PyTorch allocates nothing for."""
+    def marked(name: str, op_type) -> tuple[int, int]:
+        ops = [op for op in zoo_import(name).module.walk() if isinstance(op, op_type)]
+        return sum(1 for op in ops if graph.INPLACE_ATTR in op.attributes), len(ops)
+
+    assert marked("resnet18", graph.ReluOp) == (17, 17)
+    assert marked("resnet18", graph.AddOp) == (8, 8)
+    assert marked("mobilenet_v2", graph.Relu6Op) == (35, 35)
+    assert marked("mobilenet_v2", graph.AddOp) == (0, 10)
+    assert marked("vit_b_16", graph.GeluOp) == (0, 12)
+
+
 def test_module_attributes_and_batch():
     result = import_model(build("mlp", batch=4))
     attrs = result.module.attributes

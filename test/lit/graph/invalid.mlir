@@ -57,6 +57,14 @@ func.func @broadcast(%a: tensor<4x8xf32>, %b: tensor<3x8xf32>) {
 
 // -----
 
+func.func @inplace_broadcast(%a: tensor<8xf32>, %b: tensor<4x8xf32>) {
+  // expected-error @+1 {{`inplace` needs a result of the lhs shape (it is written into lhs)}}
+  %0 = graph.add %a, %b {inplace} : tensor<4x8xf32>
+  func.return
+}
+
+// -----
+
 func.func @binary_needs_rhs(%a: tensor<4xf32>) {
   // expected-error @+1 {{needs exactly one of a tensor rhs operand and a `scalar` attribute}}
   %0 = graph.mul %a : tensor<4xf32>

@@ -32,13 +32,13 @@ builtin.module attributes {graph.model = "roundtrip", graph.batch = 2 : i64} {
     %hg = graph.hardsigmoid %hs : tensor<2x8x8x8xf32>
     // CHECK: graph.sigmoid
     %sg = graph.sigmoid %hg : tensor<2x8x8x8xf32>
-    // CHECK: graph.tanh
-    %th = graph.tanh %sg : tensor<2x8x8x8xf32>
+    // CHECK: graph.tanh %{{.*}} {inplace} : tensor<2x8x8x8xf32>
+    %th = graph.tanh %sg {inplace} : tensor<2x8x8x8xf32>
     // CHECK: graph.add %{{.*}}, %{{.*}} : tensor<2x8x8x8xf32>
     %bias3 = graph.reshape %b : tensor<8x1x1xf32>
     %ad = graph.add %th, %bias3 : tensor<2x8x8x8xf32>
-    // CHECK: graph.sub
-    %sb = graph.sub %ad, %th : tensor<2x8x8x8xf32>
+    // CHECK: graph.sub %{{.*}}, %{{.*}} {inplace} : tensor<2x8x8x8xf32>
+    %sb = graph.sub %ad, %th {inplace} : tensor<2x8x8x8xf32>
     // CHECK: graph.mul %{{.*}} {scalar = 5.000000e-01 : f64}
     %ml = graph.mul %sb {scalar = 5.000000e-01 : f64} : tensor<2x8x8x8xf32>
     // CHECK: graph.div %{{.*}} {scalar = 2 : i64}
