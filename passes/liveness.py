@@ -2,7 +2,7 @@
 and workspace.
 
 Activations are live from the kernel that writes them to the last kernel that reads
-them (model inputs from the start). Walking the units in program order with the live
+them (model inputs from the start); views and in-place results share their source's buffer. Walking the units in program order with the live
 set gives the peak; each value is added and retired once, so the walk is linear.
 Weights count once each, at the precision of their first consumer.
 """
@@ -32,8 +32,11 @@ class MemoryFootprint:
 
 
 def _materialized(value: SSAValue) -> SSAValue:
-    """Views share their source's buffer: account the source."""
-    while isinstance(value.owner, W.VIEW_OPS):
+    """Views share their source's buffer, and so does the result of an in-place unit
+    (eager `relu_` writes into its input): account the source."""
+    while isinstance(value.owner, W.VIEW_OPS) or (
+            isinstance(value.owner, Operation) and U.is_unit(value.owner)
+            and U.in_place(value.owner)):
         value = value.owner.operands[0]
     return value
 
@@ -67,6 +70,8 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
     for i, unit in enumerate(unit_ops):
         precision = assigned_precision(unit)
         for result in unit.results:
+            if _materialized(result) is not result:  # in place: no buffer of its own
+                continue
             size = W.value_bytes(result, precision)
             live += size
             retire[last_use.get(result, i)] += size

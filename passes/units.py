@@ -71,6 +71,13 @@ def inner_ops(op: Operation) -> list[Operation]:
     return [op]
 
 
+def in_place(op: Operation) -> bool:
+    """Whether the unit is one graph op that the model ran in place (`inplace`): eager
+    PyTorch writes its result into its first operand's buffer."""
+    computing = [o for o in inner_ops(op) if not W.is_view(o)]
+    return len(computing) == 1 and graph.INPLACE_ATTR in computing[0].attributes
+
+
 @dataclass(frozen=True)
 class Traffic:
     """Memory traffic of one unit, in bytes at its ops' precisions."""
@@ -196,8 +203,7 @@ def workload(op: Operation) -> Workload:
     matrix, vector = flops(op, unit_works)
     t = traffic(op)
     anchor = dominant(op, unit_works)[1]
-    computing = [o for o, _ in unit_works if not isinstance(o, W.VIEW_OPS)]
-    n_ops = len(computing)
+    n_ops = sum(1 for o, _ in unit_works if not isinstance(o, W.VIEW_OPS))
     return Workload(
         name=unit_name(op), op_class=anchor.op_class, precision=unit_precision(op),
         matrix_flops=matrix, vector_flops=vector,
@@ -206,7 +212,7 @@ def workload(op: Operation) -> Workload:
         output_elements=max(1, anchor.output_elements), batch=anchor.batch,
         channels=anchor.channels, spatial=anchor.spatial, gemms=gemms_of(op), ops=n_ops,
         working_set_bytes=t.bytes_in + t.bytes_weights + t.bytes_out,
-        in_place=n_ops == 1 and graph.INPLACE_ATTR in computing[0].attributes,
+        in_place=in_place(op),
     )
 
 

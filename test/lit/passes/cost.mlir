@@ -1,6 +1,7 @@
 // RUN: perf-opt %s --split-input-file -p map-gpu,cost | filecheck %s
 // RUN: perf-opt %s --split-input-file -p fuse,map-gpu,cost | filecheck %s --check-prefix=FUSED
 // RUN: not perf-opt %s --split-input-file -p cost 2>&1 | filecheck %s --check-prefix=UNMAPPED
+// RUN: sed "s/ {inplace}//" %s | perf-opt - --split-input-file -p map-gpu,cost | filecheck %s --check-prefix=NOTINPLACE
 
 // A memory-bound op: relu over 64 x 2^20 fp32 reads and writes 2 x 256 MiB =
 // 536870912 B from HBM. H100 SXM5 HBM3: the published 2.8 TB/s measurement wins over the
@@ -58,5 +59,24 @@ builtin.module attributes {graph.model = "pair", graph.batch = 1 : i64} {
     %0 = graph.linear %x, %w : tensor<8192x4096xf32> loc("fc")
     %1 = graph.relu %0 : tensor<8192x4096xf32> loc("relu")
     func.return %1 : tensor<8192x4096xf32>
+  }
+}
+
+// -----
+
+// Peak activations with an in-place residual add (`out += identity`): x (4 MiB) dies after
+// relu; relu's a and tanh's b (4 MiB each) are live together; the add writes into a, so
+// the peak is a + b = 8388608 B. Marked functional, the add would need a third buffer:
+// 12 MiB (the NOTINPLACE run below strips the attribute with sed).
+// CHECK-LABEL: graph.model = "residual"
+// CHECK-SAME: perf.peak_activation_bytes = 8388608 : i64
+// NOTINPLACE-LABEL: graph.model = "residual"
+// NOTINPLACE-SAME: perf.peak_activation_bytes = 12582912 : i64
+builtin.module attributes {graph.model = "residual", graph.batch = 1 : i64} {
+  func.func @f(%x: tensor<1024x1024xf32>) -> tensor<1024x1024xf32> {
+    %a = graph.relu %x : tensor<1024x1024xf32> loc("relu")
+    %b = graph.tanh %a : tensor<1024x1024xf32> loc("tanh")
+    %c = graph.add %a, %b {inplace} : tensor<1024x1024xf32> loc("add_")
+    func.return %c : tensor<1024x1024xf32>
   }
 }
