@@ -1,0 +1,75 @@
+"""Re-score stored perf-validate measurements with the current model: no timing, so a
+change to the CPU model can be checked against real runs without a quiet machine.
+
+Each row of a `perf-validate --json` file keeps its measured latency; the model is
+re-imported at the row's batch and re-estimated with the pipeline perf-validate used
+(eager or compiled, the file's calibration unless --calibration overrides it).
+
+    .venv/bin/python bench/rescore_host_validation.py targets/measurements/ci-host-2core/*.json
+    .venv/bin/python bench/rescore_host_validation.py FILE --calibration none
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+@functools.lru_cache(maxsize=None)
+def imported(model: str, batch: int):
+    from compiler.importer import import_model
+    from compiler.model_zoo import build
+
+    return import_model(build(model, batch)).module
+
+
+def rescore(result: dict, calibration: str | None) -> dict:
+    """The same result document with predictions, errors and MAPE of the current model."""
+    from compiler.validate import predict
+
+    rows = []
+    for row in result["rows"]:
+        row = dict(row)
+        if row.get("measured_s"):
+            report = predict(imported(row["model"], row["batch"]), row["precision"],
+                             row["runtime"], calibration)
+            row["predicted_s"] = report["latency_s"]
+            row["error"] = (row["predicted_s"] - row["measured_s"]) / row["measured_s"]
+            row["abs_error"] = abs(row["error"])
+        rows.append(row)
+    errors = [r["abs_error"] for r in rows if r.get("error") is not None]
+    return dict(result, rows=rows, calibration=calibration,
+                mape=sum(errors) / len(errors) if errors else None,
+                failed=sum(1 for r in rows if r.get("error") is None))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", metavar="FILE", help="perf-validate --json output")
+    parser.add_argument("--calibration", help="calibration file, or 'none' (default: each file's)")
+    args = parser.parse_args()
+    from compiler.validate import table
+
+    for path in args.files:
+        with open(path) as stream:
+            result = json.load(stream)
+        cal = result.get("calibration") if args.calibration is None else (
+            None if args.calibration == "none" else args.calibration)
+        was = result.get("mape")
+        now = rescore(result, cal)
+        print(f"== {path} (measured {result.get('date', '?')}, allocator {result.get('allocator')})")
+        sys.stdout.write(table(now))
+        if was is not None and now["mape"] is not None:
+            print(f"MAPE when measured {was * 100:.1f}%, with the current model {now['mape'] * 100:.1f}%")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
