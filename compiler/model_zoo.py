@@ -97,16 +97,24 @@ def _load_factory(spec: str):
         raise ModelError(f"{spec}: the factory failed: {type(err).__name__}: {err}") from None
 
 
+def torch_dtype(precision: str):
+    """The torch dtype a precision name stands for; ModelError lists the valid names."""
+    import torch
+
+    dtypes = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16,
+              "fp64": torch.float64}
+    if precision not in dtypes:
+        raise ModelError(f"unknown dtype '{precision}'; valid: {', '.join(sorted(dtypes))}")
+    return dtypes[precision]
+
+
 def build(name: str, batch: int = 1, input_shape: tuple[int, ...] | None = None,
           dtype: str = "fp32") -> BuiltModel:
     """Builds the model (random weights, eval mode) and example inputs of the batch."""
     import torch
     import torchvision
 
-    torch_dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16,
-                   "fp64": torch.float64}.get(dtype)
-    if torch_dtype is None:
-        raise ModelError(f"unknown dtype '{dtype}'; valid: bf16, fp16, fp32, fp64")
+    model_dtype = torch_dtype(dtype)
     if batch < 1:
         raise ModelError(f"batch must be >= 1, got {batch}")
 
@@ -126,16 +134,16 @@ def build(name: str, batch: int = 1, input_shape: tuple[int, ...] | None = None,
 
     if not isinstance(module, torch.nn.Module):
         raise ModelError(f"{name}: the factory returned {type(module).__name__}, not a torch.nn.Module")
-    module = module.eval().to(torch_dtype)
+    module = module.eval().to(model_dtype)
 
     if input_shape is not None:
         shape = tuple(input_shape)
-        inputs = (torch.randn(*shape, dtype=torch_dtype),)
+        inputs = (torch.randn(*shape, dtype=model_dtype),)
         batch = shape[0] if shape else 1
     elif inputs is None:
         if label not in ZOO and name not in list_models():
             raise ModelError(f"{name}: the factory returned no example inputs; pass --input-shape")
-        inputs = (torch.randn(batch, *_default_sample_shape(label), dtype=torch_dtype),)
+        inputs = (torch.randn(batch, *_default_sample_shape(label), dtype=model_dtype),)
     else:
         inputs = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
         first = inputs[0]

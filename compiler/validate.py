@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 from compiler.calibrate.timing import (
     DEFAULT_MAX_FOREIGN, SpeedProbe, Timer, load_average, wait_until_quiet,
 )
+from compiler.model_zoo import torch_dtype
 
 DEFAULT_MODELS = ("resnet18", "resnet50", "mobilenet_v2", "efficientnet_b0", "vit_b_16",
                   "convnext_tiny", "transformer_encoder", "mlp")
@@ -62,19 +63,18 @@ def predict(module, precision: str, runtime: str, calibration: str | None) -> di
     return collect(work)
 
 
-def _torch_dtype(precision: str):
-    import torch
-
-    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+def cast(built, precision: str) -> tuple:
+    """The built model in eval mode and its floating-point inputs, in `precision`."""
+    dtype = torch_dtype(precision)
+    return (built.module.to(dtype).eval(),
+            tuple(x.to(dtype) if x.is_floating_point() else x for x in built.inputs))
 
 
 def measure(built, precision: str, runtime: str, timer: Timer) -> dict:
     """Median wall time of the model's forward pass, with its timing summary."""
     import torch
 
-    module = built.module.to(_torch_dtype(precision)).eval()
-    inputs = tuple(x.to(_torch_dtype(precision)) if x.is_floating_point() else x
-                   for x in built.inputs)
+    module, inputs = cast(built, precision)
     note = ""
     fn = module
     if runtime == "compiled":
@@ -162,18 +162,16 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     from targets import host
 
     info = host.probe()
-    if pin_allocator:
-        if not isolate:
-            from compiler.calibrate.memory import pin_allocator as pin
-            pin()
-    if calibration is not None:  # fail before any measurement when the file is bad
-        from targets.calibration import load
-        load(calibration)
+    if pin_allocator and not isolate:  # isolated workers pin their own allocator
+        from compiler.calibrate.memory import pin_allocator as pin
+        pin()
     threads = info.logical_cpus
     torch.set_num_threads(threads)
     best = None
-    if calibration is not None:  # this machine's quiet reference time, when measured here
+    if calibration is not None:  # a bad file fails here, before any measurement
+        from targets.calibration import load
         cal = load(calibration)
+        # this machine's quiet reference time, when the calibration was measured here
         if (cal.machine.get("cpu_model"), cal.machine.get("logical_cpus")) == (
                 info.model_name, info.logical_cpus):
             best = (cal.raw.get("conditions") or {}).get("reference_gemm_best_s")

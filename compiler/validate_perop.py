@@ -88,11 +88,9 @@ def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAU
     import torch
     from torch.profiler import ProfilerActivity, profile
 
-    from compiler.validate import _torch_dtype
+    from compiler.validate import cast
 
-    dtype = _torch_dtype(precision)
-    module = built.module.to(dtype).eval()
-    inputs = tuple(x.to(dtype) if x.is_floating_point() else x for x in built.inputs)
+    module, inputs = cast(built, precision)
     if quiet_wait_s > 0:
         wait_until_quiet(max_foreign, timeout_s=quiet_wait_s)
     with torch.inference_mode():

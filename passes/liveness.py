@@ -2,8 +2,9 @@
 and workspace.
 
 Activations are live from the kernel that writes them to the last kernel that reads
-them (model inputs from the start); views and in-place results share their source's buffer. Walking the units in program order with the live
-set gives the peak; each value is added and retired once, so the walk is linear.
+them (model inputs from the start); views and in-place results share their source's
+buffer. Walking the units in program order with the live set gives the peak; each value
+is added and retired once, so the walk is linear.
 Weights count once each, at the precision of their first consumer.
 """
 

@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 from compiler.calibrate import machine, memory
 from compiler.calibrate.progress import Progress
 from compiler.calibrate.suite import Bench, suite
+from compiler.model_zoo import torch_dtype
 from compiler.calibrate.timing import (
     DEFAULT_MAX_FOREIGN, SpeedProbe, Timer, load_average, wait_until_quiet,
 )
@@ -51,12 +52,6 @@ PRESET_SETTINGS = {
 }
 
 
-def _dtype(precision: str):
-    import torch
-
-    return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-
-
 def benchmark_workloads(module, inputs, name: str) -> list:
     """The Workloads perf-opt's eager pipeline builds for `module` (one per unit)."""
     from compiler.importer import import_model
@@ -73,7 +68,7 @@ def run_bench(bench: Bench, precision: str, timer: Timer) -> dict:
 
     from targets.calibration import workload_to_dict
 
-    module, inputs = bench.build(_dtype(precision))
+    module, inputs = bench.build(torch_dtype(precision))
     module = module.eval()
     with torch.inference_mode():
         m = timer.measure(lambda: module(*inputs))
