@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from compiler.calibrate.machine import bf16_supported
 from targets import cpu_model, roofline
 from targets.calibration import (
     SCHEMA, SCHEMA_VERSION, CalibrationError, fit_one, from_dict, interpolate, load, op_kind,
 )
 from targets.catalog import load_device
+from targets.host import probe
 from targets.workload import OP_CLASSES
 from test_roofline import conv_workload, elementwise_workload, gemm_workload
 
@@ -99,9 +101,12 @@ def test_tiny_run_writes_the_documented_schema(tiny_run):
     assert set(doc["op_classes"]) <= set(OP_CLASSES)
     fitted = {b["op_class"] for b in doc["benchmarks"] if b["fit"]["efficiency"] is not None}
     assert fitted and set(doc["op_classes"]) == fitted        # every fitted class has bands
+    # bf16 is calibrated exactly where the CPU computes it natively (AVX512-BF16 or AMX)
+    precisions = {"fp32", "bf16"} if bf16_supported(probe()) else {"fp32"}
+    assert set().union(*doc["op_classes"].values()) == precisions
     for per_prec in doc["op_classes"].values():
-        assert set(per_prec) == {"fp32"}
-        for b in per_prec["fp32"]["bands"]:
+        assert "fp32" in per_prec and set(per_prec) <= precisions
+        for b in (b for bands in per_prec.values() for b in bands["bands"]):
             assert b["flops_min"] <= b["flops_center"] <= b["flops_max"]
             assert 0 < b["efficiency"] <= 1
             for key in ("achieved_flops_per_s", "fraction_of_peak"):
