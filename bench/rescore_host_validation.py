@@ -3,7 +3,9 @@ change to the CPU model can be checked against real runs without a quiet machine
 
 Each row of a `perf-validate --json` file keeps its measured latency; the model is
 re-imported at the row's batch and re-estimated with the pipeline perf-validate used
-(eager or compiled, the file's calibration unless --calibration overrides it).
+(eager or compiled, the file's calibration unless --calibration overrides it), for the
+machine the file recorded: `device=host` is rebuilt from the file's machine block, not probed,
+so runs stored on one machine can be re-scored on another.
 
     .venv/bin/python bench/rescore_host_validation.py targets/measurements/ci-host-2core/*.json
     .venv/bin/python bench/rescore_host_validation.py FILE --calibration none
@@ -31,6 +33,16 @@ def imported(model: str, batch: int):
 
 def rescore(result: dict, calibration: str | None) -> dict:
     """The same result document with predictions, errors and MAPE of the current model."""
+    from unittest import mock
+
+    from compiler.calibrate.machine import host_info
+
+    recorded = host_info(result["machine"])
+    with mock.patch("targets.host.probe", lambda: recorded):
+        return _rescore(result, calibration)
+
+
+def _rescore(result: dict, calibration: str | None) -> dict:
     from compiler.validate import predict
 
     rows = []

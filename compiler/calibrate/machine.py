@@ -85,7 +85,8 @@ def identity(info, threads: int) -> dict:
         "clock_source": info.clock_source,
         "hypervisor": "hypervisor" in f,
         "flags": {"avx2": "avx2" in f, "fma": "fma" in f, "avx512f": "avx512f" in f,
-                  "avx512_bf16": "avx512_bf16" in f, "avx512_vnni": "avx512_vnni" in f,
+                  "avx512_bf16": "avx512_bf16" in f, "avx512_fp16": "avx512_fp16" in f,
+                  "avx512_vnni": "avx512_vnni" in f,
                   "avx_vnni": "avx_vnni" in f, "amx": {"amx_tile", "amx_bf16"} <= f,
                   "neon": "asimd" in f, "sve": "sve" in f},
         "caches": [{"level": c.level, "size_bytes": c.size_bytes, "sharing_cpus": c.sharing_cpus,
@@ -93,6 +94,27 @@ def identity(info, threads: int) -> dict:
         "memory_bytes": info.mem_total_bytes,
         "hostname": platform.node(),
     }
+
+
+# identity()'s flag names -> the /proc/cpuinfo flags they stand for (targets.host reads these)
+_CPUINFO_FLAGS = {"amx": ("amx_tile", "amx_bf16", "amx_int8"), "neon": ("asimd",)}
+
+
+def host_info(machine: dict):
+    """The targets.host.HostInfo that `identity` recorded, so a stored run can be re-estimated
+    for the machine it was measured on rather than the one re-scoring it."""
+    from targets.host import CacheInfo, HostInfo
+
+    flags = {name for key, on in machine["flags"].items() if on
+             for name in _CPUINFO_FLAGS.get(key, (key,))}
+    if machine.get("hypervisor"):
+        flags.add("hypervisor")
+    return HostInfo(
+        model_name=machine["cpu_model"], arch=machine["arch"], flags=frozenset(flags),
+        logical_cpus=machine["logical_cpus"], physical_cores=machine["physical_cores"],
+        clock_hz=machine["clock_hz_reported"], clock_source=machine["clock_source"],
+        caches=tuple(CacheInfo(**c) for c in machine["caches"]),
+        mem_total_bytes=machine["memory_bytes"])
 
 
 def software() -> dict:

@@ -161,6 +161,18 @@ def test_shipped_calibrations_load(path):
     from_dict(json.loads(path.read_text()), str(path))
 
 
+def test_a_recorded_machine_rebuilds_the_same_host_device():
+    """bench/rescore_host_validation.py re-estimates stored runs for the machine they name."""
+    from compiler.calibrate.machine import host_info, identity
+    from targets.host import host_document
+
+    info = probe()
+    again = host_info(json.loads(json.dumps(identity(info, threads=info.physical_cores))))
+    now, then = host_document(info), host_document(again)
+    for key in ("execution_units", "memory", "emulation", "compute"):
+        assert then[key] == now[key], key
+
+
 # --------------------------------------------------------------------------- how mappers use it
 
 
