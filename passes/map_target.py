@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import sys
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -26,7 +27,7 @@ from passes.fuse import kind
 from passes.liveness import footprint
 from passes.outline import outline, rewrap
 from targets.calibration import load as load_calibration
-from targets.catalog import CatalogError, Device, load_device
+from targets.catalog import HOST, CatalogError, Device, load_device
 from targets.workload import Mapping
 
 TARGET_ATTR, DEVICE_ATTR, POWER_MODE_ATTR = "perf.target", "perf.device", "perf.power_mode"
@@ -116,6 +117,16 @@ def mapped_device(module: ModuleOp) -> Device:
     return load_calibration(calibration).apply(device) if calibration else device
 
 
+@functools.lru_cache(maxsize=None)
+def _warn_if_foreign(path: str) -> None:
+    """Warn once per file and process when a calibration names another CPU than this one."""
+    from targets.host import probe
+
+    why = load_calibration(path).mismatch(probe())
+    if why:
+        print(f"warning: {why}", file=sys.stderr)
+
+
 @dataclass(frozen=True)
 class MapPass(ModulePass):
     """Base of map-gpu, map-tpu, map-kpu, map-cpu."""
@@ -130,6 +141,8 @@ class MapPass(ModulePass):
         device = check_device(self.device, self.power_mode, self.TARGET)
         if self.calibration is not None:  # a bad file is a ValueError (CalibrationError) here
             load_calibration(self.calibration).apply(device)
+            if self.device == HOST:
+                _warn_if_foreign(self.calibration)
 
     def model(self):
         """The target's mapping model, `targets/<target>_model.py`."""

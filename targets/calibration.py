@@ -135,6 +135,25 @@ class Calibration:
                 f"({m.get('physical_cores', '?')} cores, {m.get('threads_used', '?')} threads) on "
                 f"{self.date}, torch {self.software.get('torch', '?')}")
 
+    def mismatch(self, info) -> str | None:
+        """Why this calibration may not describe the machine `info` (targets.host.HostInfo)
+        it is about to be applied to, or None: efficiencies measured on one CPU are not
+        another's (a Zen 3 AVX2 file on an AVX-512/AMX Xeon mispredicts by 2x)."""
+        m, f = self.machine, info.flags
+        here = {"cpu_model": info.model_name, "physical_cores": info.physical_cores,
+                "avx512f": "avx512f" in f, "amx": {"amx_tile", "amx_bf16"} <= f}
+        there = {"cpu_model": m.get("cpu_model"), "physical_cores": m.get("physical_cores"),
+                 "avx512f": (m.get("flags") or {}).get("avx512f"),
+                 "amx": (m.get("flags") or {}).get("amx")}
+        differ = [k for k in here if there[k] is not None and there[k] != here[k]]
+        if not differ:
+            return None
+        return (f"calibration '{self.name}' ({self.path}) was measured on "
+                f"{there['cpu_model']!r} ({there['physical_cores']} cores); this machine is "
+                f"{here['cpu_model']!r} ({here['physical_cores']} cores): "
+                f"{', '.join(differ)} differ, so its figures may not apply "
+                f"(run perf-calibrate here)")
+
     def provenance(self) -> str:
         """What this calibration replaces, in a few lines for reports and --help output."""
         lines = [f"calibration {self.citation}"]

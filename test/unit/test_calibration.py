@@ -173,6 +173,22 @@ def test_a_recorded_machine_rebuilds_the_same_host_device():
         assert then[key] == now[key], key
 
 
+def test_a_calibration_of_another_cpu_is_flagged(tmp_path):
+    from compiler.calibrate.machine import identity
+
+    info = probe()
+    doc = json.loads(SHIPPED[0].read_text())
+    doc["machine"] = identity(info, threads=info.physical_cores)
+    same = tmp_path / "here.json"
+    same.write_text(json.dumps(doc))
+    assert load(same).mismatch(info) is None
+    doc["machine"]["cpu_model"], doc["machine"]["physical_cores"] = "Other CPU", 64
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(doc))
+    why = load(other).mismatch(info)
+    assert why and "'Other CPU' (64 cores)" in why and "cpu_model, physical_cores" in why
+
+
 # --------------------------------------------------------------------------- how mappers use it
 
 
