@@ -45,12 +45,13 @@ def rescore(result: dict, calibration: str | None) -> dict:
 def _rescore(result: dict, calibration: str | None) -> dict:
     from compiler.validate import predict
 
+    pinned = (result.get("allocator") or "default").startswith("pinned")
     rows = []
     for row in result["rows"]:
         row = dict(row)
         if row.get("measured_s"):
             report = predict(imported(row["model"], row["batch"]), row["precision"],
-                             row["runtime"], calibration)
+                             row["runtime"], calibration, pinned)
             row["predicted_s"] = report["latency_s"]
             row["error"] = (row["predicted_s"] - row["measured_s"]) / row["measured_s"]
             row["abs_error"] = abs(row["error"])

@@ -43,14 +43,17 @@ class Config:
         return f"{self.model} b{self.batch} {self.precision} {self.runtime}"
 
 
-def pipeline_text(precision: str, runtime: str, calibration: str | None) -> str:
+def pipeline_text(precision: str, runtime: str, calibration: str | None,
+                  pinned: bool = False) -> str:
     cal = f" calibration={calibration}" if calibration else ""
+    alloc = " allocator=pinned" if pinned else ""
     fuse = "fuse," if runtime == "compiled" else ""
     return (f"{fuse}annotate-deps,assign-precision{{default={precision}}},"
-            f"map-cpu{{device=host{cal}}},cost")
+            f"map-cpu{{device=host{cal}{alloc}}},cost")
 
 
-def predict(module, precision: str, runtime: str, calibration: str | None) -> dict:
+def predict(module, precision: str, runtime: str, calibration: str | None,
+            pinned: bool = False) -> dict:
     """perf-opt's report (passes/report_data.collect) for an imported module (cloned)."""
     from compiler.context import make_context
     from compiler.pipeline import build
@@ -58,7 +61,7 @@ def predict(module, precision: str, runtime: str, calibration: str | None) -> di
 
     work = module.clone()
     ctx = make_context()
-    for p in build(pipeline_text(precision, runtime, calibration)):
+    for p in build(pipeline_text(precision, runtime, calibration, pinned)):
         p.apply(ctx, work)
     return collect(work)
 
@@ -208,7 +211,8 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                         continue
                     say(f"{config.label}: predict")
                     try:
-                        report = predict(imported, precision, runtime, calibration)
+                        report = predict(imported, precision, runtime, calibration,
+                                         pin_allocator)
                     except Exception as err:  # a pipeline error is a result, not a crash
                         row.note = f"perf-opt failed: {type(err).__name__}: {err}"
                         rows.append(row)
@@ -246,7 +250,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                        "max_reference_slowdown": timer.max_slowdown,
                        "reference_gemm_best_s": probe.best,
                        "load_average_before": load_before, "load_average_after": load_average()},
-        "pipelines": {rt: pipeline_text("P", rt, calibration) for rt in runtimes},
+        "pipelines": {rt: pipeline_text("P", rt, calibration, pin_allocator) for rt in runtimes},
         "rows": [r.as_dict() for r in rows],
         "mape": mape(rows),
         "configurations": len(rows),

@@ -1,5 +1,5 @@
 """Memory a model needs on its device: weights, peak live activations over the schedule,
-and workspace.
+and workspace; and, on a CPU, which of its buffers land on fresh pages each run.
 
 Activations are live from the kernel that writes them to the last kernel that reads
 them (model inputs from the start); views and in-place results share their source's
@@ -18,6 +18,7 @@ from xdsl.ir import Operation, SSAValue
 
 from passes import units as U
 from passes import work as W
+from targets import glibc_heap
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,26 @@ def _materialized(value: SSAValue) -> SSAValue:
     return value
 
 
-def footprint(module: ModuleOp) -> MemoryFootprint:
+@dataclass(frozen=True)
+class Step:
+    """One unit of the schedule: the buffers it allocates (value, bytes) and the values
+    whose last reader it is (freed once it has run)."""
+
+    unit: Operation
+    allocs: tuple[tuple[SSAValue, int], ...]
+    frees: tuple[SSAValue, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    steps: tuple[Step, ...]
+    weights: dict[SSAValue, int]       # persistent, at their first consumer's precision
+    inputs: dict[SSAValue, int]        # the model's arguments, allocated by the caller
+    outputs: tuple[SSAValue, ...]      # live to the end of the run
+
+
+def schedule(module: ModuleOp) -> Schedule:
+    """The units in program order with what each allocates and frees."""
     unit_ops = list(U.units(module))
     end = len(unit_ops)
     last_use: dict[SSAValue, int] = {}
@@ -55,33 +75,69 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
                 weights.setdefault(source, W.value_bytes(source, precision))
             else:
                 last_use[source] = i
+    outputs = []
     for fn in U.functions(module):
         for value in fn.body.block.last_op.operands:  # func.return: outputs live to the end
             last_use[_materialized(value)] = end
+            outputs.append(_materialized(value))
+    inputs = {arg: W.value_bytes(arg, None) for fn in U.functions(module)
+              for arg in fn.body.block.args if arg in last_use}
 
-    retire: dict[int, int] = defaultdict(int)
-    live = 0
-    for fn in U.functions(module):
-        for arg in fn.body.block.args:
-            if arg in last_use:
-                size = W.value_bytes(arg, None)
-                live += size
-                retire[last_use[arg]] += size
-    peak, peak_unit, workspace = live, "", 0
+    frees: dict[int, list[SSAValue]] = defaultdict(list)
+    for value in inputs:
+        frees[last_use[value]].append(value)
+    steps = []
     for i, unit in enumerate(unit_ops):
         precision = assigned_precision(unit)
+        allocs = []
         for result in unit.results:
             if _materialized(result) is not result:  # in place: no buffer of its own
                 continue
-            size = W.value_bytes(result, precision)
-            live += size
-            retire[last_use.get(result, i)] += size
+            allocs.append((result, W.value_bytes(result, precision)))
+            frees[last_use.get(result, i)].append(result)
+        steps.append(Step(unit, tuple(allocs), tuple(frees.pop(i, ()))))
+    return Schedule(tuple(steps), weights, inputs, tuple(outputs))
+
+
+def footprint(module: ModuleOp) -> MemoryFootprint:
+    plan = schedule(module)
+    size = dict(plan.inputs)
+    live = sum(plan.inputs.values())
+    peak, peak_unit, workspace = live, "", 0
+    for step in plan.steps:
+        for value, nbytes in step.allocs:
+            size[value] = nbytes
+            live += nbytes
         if live > peak:
-            peak, peak_unit = live, U.unit_name(unit)
-        spilled = unit.attributes.get("bytes_spilled")  # fuse wrote it; bare ops spill nothing
+            peak, peak_unit = live, U.unit_name(step.unit)
+        spilled = step.unit.attributes.get("bytes_spilled")  # fuse wrote it; bare ops spill nothing
         workspace = max(workspace, spilled.value.data if spilled is not None else 0)
-        live -= retire.pop(i, 0)
-    return MemoryFootprint(sum(weights.values()), peak, workspace, peak_unit)
+        live -= sum(size.pop(value) for value in step.frees)
+    return MemoryFootprint(sum(plan.weights.values()), peak, workspace, peak_unit)
+
+
+def fresh_pages(module: ModuleOp) -> dict[Operation, int]:
+    """Bytes each unit's outputs find on fresh pages when the module runs repeatedly on
+    glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
+    to the assigned precision) and inputs stay allocated across runs."""
+    plan = schedule(module)
+    steps = [(list(step.allocs), list(step.frees), reorder_scratch(step.unit))
+             for step in plan.steps]
+    weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
+    fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()))
+    return {step.unit: nbytes for step, nbytes in zip(plan.steps, fresh)}
+
+
+def reorder_scratch(unit: Operation) -> list[int]:
+    """Temporaries an eager CPU convolution allocates: PyTorch hands NCHW tensors to
+    oneDNN, which reorders source, weights and destination into its blocked layouts
+    (nChw16c with AVX-512, nChw8c with AVX2) and the destination back, on every call.
+    With them the simulated page faults match the counted ones (median ratio 1.00 on a
+    Zen 3 VM, 0.94 on a Xeon VM; bench/allocator_faults.py)."""
+    if U.workload(unit).op_class not in (W.CONV, W.DEPTHWISE_CONV):
+        return []
+    t = U.traffic(unit)
+    return [t.bytes_in, t.bytes_weights, t.bytes_out]
 
 
 def assigned_precision(unit: Operation) -> str | None:

@@ -148,6 +148,10 @@ class MapPass(ModulePass):
         """The target's mapping model, `targets/<target>_model.py`."""
         return importlib.import_module(f"targets.{self.TARGET}_model")
 
+    def fresh_pages(self, module: ModuleOp) -> dict[Operation, int]:
+        """Bytes each unit's outputs fault in afresh per run; only a host allocator does."""
+        return {}
+
     def calibration_fractions(self, workload) -> dict[str, float] | None:
         """Measured {op class: fraction of peak} for the workload's size band, or None."""
         if self.calibration is None:
@@ -163,10 +167,12 @@ class MapPass(ModulePass):
         kernel_cls = KERNEL_OPS[self.TARGET]
         weighted_util = weighted_eff = total_flops = 0.0
         model_weights = footprint(op).weights  # they share the device's on-chip memory
+        fresh = self.fresh_pages(op)
         for unit in list(U.units(op)):
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
-            workload = dataclasses.replace(U.workload(unit), model_weight_bytes=model_weights)
+            workload = dataclasses.replace(U.workload(unit), model_weight_bytes=model_weights,
+                                           fresh_bytes=fresh.get(unit))
             try:
                 mapping = model.map_workload(workload, device, self.calibration_fractions(workload))
             except ValueError as err:  # refused precision, impossible mapping

@@ -35,6 +35,10 @@ def reason(entry: dict) -> str:
     """Why a kernel takes the time it takes, in one line with its figures."""
     if entry["bottleneck"] == "overhead":
         work = max(entry["compute_s"], entry["memory_s"])
+        touch = entry.get("first_touch_s") or 0.0
+        if touch > entry["overhead_s"] / 2:
+            return (f"first touch of {entry['fresh_bytes'] / 1e6:.2f} MB of fresh pages "
+                    f"({touch * 1e6:.1f} us, the allocator's) exceeds its {work * 1e6:.2f} us of work")
         return f"launch/dispatch overhead {entry['overhead_s'] * 1e6:.1f} us exceeds its {work * 1e6:.2f} us of work"
     if entry["bottleneck"] == "memory":
         intensity = entry["flops"] / entry["bytes"] if entry["bytes"] else 0.0
@@ -67,6 +71,7 @@ def kernel_entry(k: KernelOp) -> dict:
         "peak_flops_per_s": _attr(k, "peak_flops_per_s", 0.0),
         "bandwidth_bytes_per_s": _attr(k, "bandwidth_bytes_per_s", 0.0),
         "tensor_cores": _attr(k, "tensor_cores"),
+        "first_touch_s": _attr(k, "first_touch_s", 0.0), "fresh_bytes": _attr(k, "fresh_bytes", 0),
     }
     entry["reason"] = reason(entry)
     return entry

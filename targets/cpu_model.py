@@ -76,8 +76,9 @@ DEFAULT_CLASS_EFFICIENCY: dict[str, float] = {
 # The threshold is dynamic but never rises above DEFAULT_MMAP_THRESHOLD_MAX, 4 MiB x
 # sizeof(long) = 32 MiB on 64-bit systems (mallopt(3), M_MMAP_THRESHOLD), so every output
 # larger than that is page-faulted and zeroed by the kernel on its first write, each time
-# the op runs. Smaller blocks come from the heap once warm (their cost depends on history
-# and is not modelled).
+# the op runs. Smaller blocks come from the heap, where they are fresh only when the heap
+# was trimmed and regrown: that depends on the model's whole allocation history, which
+# map-cpu simulates (targets/glibc_heap.py) and hands over as Workload.fresh_bytes.
 FRESH_ALLOCATION_MIN_BYTES = 4 * 1024 * 1024 * 8
 
 # AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions
@@ -155,6 +156,7 @@ def map_workload(workload: Workload, device: Device,
         "cache_level": level.name, "class_efficiency": class_eff,
         "class_efficiency_source": source, "vector_precision": vec_prec,
         "first_touch_s": first_touch_s,
+        "fresh_bytes": fresh_bytes(workload) if first_touch_s else 0,
     }
     return Mapping(
         target="cpu", device=device.name,
@@ -166,12 +168,20 @@ def map_workload(workload: Workload, device: Device,
         emulated=ex.emulated, details=details)
 
 
+def fresh_bytes(workload: Workload) -> int:
+    """Bytes of the kernel's outputs that land on fresh pages (before the in-place rule)."""
+    if workload.fresh_bytes is not None:
+        return workload.fresh_bytes
+    return workload.bytes_out if workload.bytes_out > FRESH_ALLOCATION_MIN_BYTES else 0
+
+
 def fresh_allocation_s(workload: Workload, device: Device) -> float:
-    """Time the OS takes to fault in the fresh pages of the kernel's output: its bytes at
-    the device's first-touch rate when they exceed glibc's largest mmap threshold. Zero
-    for an in-place op (it allocates nothing) and when the device has no first-touch
-    figure (only a calibration measures one)."""
+    """Time the OS takes to fault in the fresh pages of the kernel's output, at the device's
+    first-touch rate: the bytes the allocator simulation found fresh in the model's run
+    (workload.fresh_bytes), or, for an op on its own, its output when that exceeds glibc's
+    largest mmap threshold. Zero for an in-place op (it allocates nothing) and when the
+    device has no first-touch figure (only a calibration measures one)."""
     rate = device.overheads.first_touch_bytes_per_s
-    if rate is None or workload.in_place or workload.bytes_out <= FRESH_ALLOCATION_MIN_BYTES:
+    if rate is None or workload.in_place:
         return 0.0
-    return workload.bytes_out / float(rate.value)
+    return fresh_bytes(workload) / float(rate.value)

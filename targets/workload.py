@@ -56,6 +56,9 @@ class Workload:
     working_set_bytes: int = 0    # bytes touched once (in + weights + out), for cache-level choice
     model_weight_bytes: int = 0   # weights of the whole model, which share on-chip memory
     in_place: bool = False        # eager code writes the result over its input: no new buffer
+    # Bytes of fresh pages its outputs land on in the model's steady-state run (targets/
+    # glibc_heap.py); None: an op on its own, repeated (the mmap-threshold rule applies).
+    fresh_bytes: int | None = None
 
     @property
     def flops(self) -> int:

@@ -1,0 +1,163 @@
+"""Which bytes of an eager CPU model's tensors the OS must fault in afresh on every run.
+
+Why: PyTorch allocates CPU tensors with posix_memalign (c10/core/impl/alloc_cpu.cpp), so
+glibc malloc decides whether an output lands on pages that are already resident or on
+fresh ones that the kernel faults in and zeroes on first write (a few GB/s, as slow as
+DRAM traffic; perf-calibrate's `first_touch` measures the rate). Measured on the test
+machine, eager MobileNet-V2 at batch 8 faults in ~320 MB per run, mostly in tensors far
+below the 32 MiB ceiling of the mmap threshold: the heap is trimmed and regrown.
+
+The simulation follows glibc's main arena (malloc/malloc.c, and mallopt(3) for the
+defaults), at the granularity that decides residency:
+  - a request of at least the mmap threshold gets its own mmap: every page is fresh; its
+    free() unmaps it and, if it was larger than the threshold and at most
+    DEFAULT_MMAP_THRESHOLD_MAX (4 MiB x sizeof(long) = 32 MiB), raises the threshold to
+    its size and the trim threshold to twice that (the "dynamic mmap threshold");
+  - a smaller request takes the best-fitting free chunk (glibc's large bins are searched
+    smallest-first) or else the top chunk, which sbrk extends by the shortfall plus
+    M_TOP_PAD (128 KiB): extended pages are fresh;
+  - free() coalesces with free neighbours; when the chunk at the top of the heap reaches
+    the trim threshold, systrim returns all but M_TOP_PAD of it to the OS, so the next
+    growth faults those pages in again.
+Chunk headers, alignment slack, small-request bins and arenas of other threads are
+below this model's resolution (tensors are kilobytes to megabytes; PyTorch's eager ops
+allocate on the calling thread). Temporaries inside ops (oneDNN reorders, scratchpads)
+are invisible to the graph and not simulated.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+PAGE = 4096
+MMAP_THRESHOLD = 128 * 1024                 # DEFAULT_MMAP_THRESHOLD (mallopt(3))
+TRIM_THRESHOLD = 128 * 1024                 # DEFAULT_TRIM_THRESHOLD (mallopt(3))
+TOP_PAD = 128 * 1024                        # M_TOP_PAD default (mallopt(3))
+MMAP_THRESHOLD_MAX = 4 * 1024 * 1024 * 8    # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
+ALIGN = 64                                  # c10's gAlignment for posix_memalign
+HEADER = 16                                 # a chunk's size field and the one before it
+
+
+def _round(n: int, to: int) -> int:
+    return -(-n // to) * to
+
+
+@dataclass
+class MainArena:
+    """glibc's main arena, tracking only which heap bytes are resident."""
+
+    mmap_threshold: int = MMAP_THRESHOLD
+    trim_threshold: int = TRIM_THRESHOLD
+    top: int = 0                  # start of the top chunk (heap break is `end`)
+    end: int = 0
+    resident_end: int = 0         # heap pages below this are resident (touched, not trimmed)
+    free_chunks: list[tuple[int, int]] = field(default_factory=list)  # sorted (start, size)
+    blocks: dict[int, tuple[str, int, int]] = field(default_factory=dict)  # id -> kind, start, size
+    _next: int = 0
+
+    def malloc(self, nbytes: int) -> tuple[int, int]:
+        """(handle, bytes the OS faults in when the block is first written)."""
+        size = _round(max(nbytes, 1), ALIGN)
+        handle, self._next = self._next, self._next + 1
+        if size >= self.mmap_threshold:
+            # an mmapped chunk is the request plus its header, in whole pages; free() sets
+            # the threshold to that chunk size, so the same request next time is below it
+            chunk = _round(size + HEADER, PAGE)
+            self.blocks[handle] = ("mmap", 0, chunk)
+            return handle, chunk
+        start = self._best_fit(size)
+        if start is None:
+            start = self.top
+            if self.end - self.top < size:      # sbrk: the shortfall plus the top pad
+                self.end = _round(self.top + size + TOP_PAD, PAGE)
+            self.top += size
+        self.blocks[handle] = ("heap", start, size)
+        fresh = max(0, start + size - max(start, self.resident_end))
+        fresh = _round(fresh, PAGE) if fresh else 0
+        self.resident_end = max(self.resident_end, start + size)
+        return handle, fresh
+
+    def free(self, handle: int) -> None:
+        kind, start, size = self.blocks.pop(handle)
+        if kind == "mmap":
+            if self.mmap_threshold < size <= MMAP_THRESHOLD_MAX:
+                self.mmap_threshold, self.trim_threshold = size, 2 * size
+            return
+        start, size = self._coalesce(start, size)
+        if start + size == self.top:             # merges into the top chunk
+            self.top = start
+            if self.end - self.top >= self.trim_threshold:
+                self.end = max(self.top, _round(self.top + TOP_PAD, PAGE))
+                self.resident_end = min(self.resident_end, self.end)
+        else:
+            bisect.insort(self.free_chunks, (start, size))
+
+    def _best_fit(self, size: int) -> int | None:
+        best = None
+        for i, (start, have) in enumerate(self.free_chunks):
+            if have >= size and (best is None or have < self.free_chunks[best][1]):
+                best = i
+        if best is None:
+            return None
+        start, have = self.free_chunks.pop(best)
+        if have > size:
+            bisect.insort(self.free_chunks, (start + size, have - size))
+        return start
+
+    def _coalesce(self, start: int, size: int) -> tuple[int, int]:
+        i = bisect.bisect_left(self.free_chunks, (start, 0))
+        if i < len(self.free_chunks) and self.free_chunks[i][0] == start + size:
+            size += self.free_chunks.pop(i)[1]
+        if i > 0 and sum(self.free_chunks[i - 1]) == start:
+            prev_start, prev_size = self.free_chunks.pop(i - 1)
+            start, size = prev_start, prev_size + size
+        return start, size
+
+
+def fresh_bytes_per_step(schedule: list[tuple[list[tuple[object, int]], list[object], list[int]]],
+                         weights: list[tuple[int, int]] = (), inputs: list[int] = (),
+                         runs: int = 3) -> list[int]:
+    """Bytes faulted in at each step of the steady-state run of `schedule`.
+
+    `schedule` holds, per step (kernel), the buffers it allocates as (key, bytes), the keys
+    it frees after running, and the sizes of the scratch buffers it allocates and frees
+    while running (oneDNN's reorders into its blocked layouts). Before the first run the model is built as PyTorch builds
+    it: each weight is created in FP32 (`weights` holds (built bytes, run bytes)) and, when
+    the run precision differs, `module.to(dtype)` replaces it parameter by parameter (the
+    copy allocated, the original freed). This history matters: freeing a converted weight
+    that was mmapped raises the mmap threshold before any activation is allocated. The
+    `inputs` stay allocated. The schedule is then replayed `runs` times in one arena, as a
+    benchmark loop or a server does; the last run is the steady state.
+    """
+    arena = MainArena()
+    built = [arena.malloc(nbytes)[0] for nbytes, _ in weights]
+    for handle, (nbytes, run_bytes) in zip(built, weights):
+        if run_bytes != nbytes:
+            arena.malloc(run_bytes)
+            arena.free(handle)
+    for nbytes in inputs:
+        arena.malloc(nbytes)
+    fresh: list[int] = []
+    for _ in range(runs):
+        fresh = []
+        handles: dict[object, int] = {}
+        for allocs, frees, scratch in schedule:
+            step = 0
+            for key, nbytes in allocs:
+                handles[key], faulted = arena.malloc(nbytes)
+                step += faulted
+            temporaries = []
+            for nbytes in scratch:
+                handle, faulted = arena.malloc(nbytes)
+                temporaries.append(handle)
+                step += faulted
+            for handle in reversed(temporaries):
+                arena.free(handle)
+            for key in frees:
+                if key in handles:
+                    arena.free(handles.pop(key))
+            fresh.append(step)
+        for handle in handles.values():   # the run's outputs, dropped by the caller
+            arena.free(handle)
+    return fresh

@@ -1,0 +1,64 @@
+"""map-cpu's allocator model: glibc's fresh pages cost first-touch time, pinned memory none."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+
+CALIBRATION = ROOT / "targets" / "calibrations" / "ci-host-2core.json"
+
+
+@pytest.fixture(scope="module")
+def resnet18_b8():
+    from compiler.importer import import_model
+    from compiler.model_zoo import build
+
+    return import_model(build("resnet18", 8)).module
+
+
+def run(module, allocator: str):
+    from compiler.context import make_context
+    from compiler.pipeline import build
+
+    work = module.clone()
+    spec = (f"annotate-deps,assign-precision{{default=fp32}},"
+            f"map-cpu{{device=host calibration={CALIBRATION} allocator={allocator}}},cost")
+    for p in build(spec):
+        p.apply(make_context(), work)
+    return work
+
+
+def test_glibc_fresh_pages_cost_exactly_their_first_touch_time(resnet18_b8):
+    from passes import units as U
+    from passes.cost import module_value
+    from passes.liveness import fresh_pages
+    from targets.calibration import load
+
+    rate = load(CALIBRATION).first_touch_bytes_per_s
+    glibc, pinned = run(resnet18_b8, "glibc"), run(resnet18_b8, "pinned")
+    fresh = sum(fresh_pages(resnet18_b8).values())
+    assert fresh > 25e6   # the 8x64x112x112 fp32 activations (25.7 MB) are mmapped each run
+    touch = [k.attributes["first_touch_s"].value.data for k in U.units(glibc)]
+    assert sum(touch) == pytest.approx(fresh / rate, rel=1e-6)
+    assert all(k.attributes["first_touch_s"].value.data == 0 for k in U.units(pinned))
+    # kernels run back to back in eager mode: the latency grows by the first-touch time
+    # where it lands on kernels that were not already overhead-bound
+    difference = module_value(glibc, "perf.latency_s") - module_value(pinned, "perf.latency_s")
+    assert 0 < difference <= fresh / rate * (1 + 1e-9)
+
+
+def test_the_report_names_first_touch_as_the_reason(resnet18_b8):
+    from passes.report_data import collect
+
+    report = collect(run(resnet18_b8, "glibc"))
+    first = report["subgraphs"][0]          # the stem conv: 25.69 MB out, and its reorders
+    assert first["fresh_bytes"] >= 25.69e6
+    assert first["reason"].startswith(f"first touch of {first['fresh_bytes'] / 1e6:.2f} MB of fresh pages")
+
+
+def test_an_unknown_allocator_lists_the_valid_ones():
+    from compiler.pipeline import PipelineError, build
+
+    with pytest.raises(PipelineError, match="unknown allocator 'jemalloc'; valid allocators: glibc, pinned"):
+        build("map-cpu{allocator=jemalloc}")
