@@ -116,15 +116,17 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
     return MemoryFootprint(sum(plan.weights.values()), peak, workspace, peak_unit)
 
 
-def fresh_pages(module: ModuleOp) -> dict[Operation, int]:
+def fresh_pages(module: ModuleOp, pinned: bool = False) -> dict[Operation, int]:
     """Bytes each unit's outputs find on fresh pages when the module runs repeatedly on
     glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
-    to the assigned precision) and inputs stay allocated across runs."""
+    to the assigned precision) and inputs stay allocated across runs. `pinned`: glibc
+    with its thresholds fixed by mallopt (targets/glibc_heap.fresh_bytes_per_step)."""
     plan = schedule(module)
     steps = [(list(step.allocs), list(step.frees), reorder_scratch(step.unit))
              for step in plan.steps]
     weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
-    fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()))
+    fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()),
+                                            pinned=pinned)
     return {step.unit: nbytes for step, nbytes in zip(plan.steps, fresh)}
 
 

@@ -9,7 +9,6 @@ from typing import ClassVar
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
-from passes import units as U
 from passes.liveness import fresh_pages
 from passes.map_target import MapPass
 
@@ -27,9 +26,9 @@ class MapCpuPass(MapPass):
 
     allocator: str = field(default="glibc", metadata={
         "help": "host allocator: glibc (PyTorch's default on Linux; its heap trims and its large "
-                "blocks are mmapped, so outputs land on fresh pages) or pinned (freed memory is "
-                "kept: glibc with M_MMAP_THRESHOLD and M_TRIM_THRESHOLD raised, as perf-validate "
-                "--pin-allocator runs it)"})
+                "blocks are mmapped, so outputs land on fresh pages) or pinned (glibc with "
+                "M_MMAP_THRESHOLD at 32 MiB and M_TRIM_THRESHOLD at 1 GiB, as perf-validate "
+                "--pin-allocator runs it: only blocks of 32 MiB and more are fresh each run)"})
 
     def __post_init__(self):
         super().__post_init__()
@@ -38,6 +37,5 @@ class MapCpuPass(MapPass):
                              f"{', '.join(ALLOCATORS)}")
 
     def fresh_pages(self, module: ModuleOp) -> dict[Operation, int]:
-        if self.allocator == "pinned":  # nothing is returned to the OS, nothing re-faults
-            return dict.fromkeys(U.units(module), 0)
-        return fresh_pages(module)  # glibc trims and regrows its heap, mmaps large blocks
+        # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
+        return fresh_pages(module, pinned=self.allocator == "pinned")

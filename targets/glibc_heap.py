@@ -35,6 +35,7 @@ MMAP_THRESHOLD = 128 * 1024                 # DEFAULT_MMAP_THRESHOLD (mallopt(3)
 TRIM_THRESHOLD = 128 * 1024                 # DEFAULT_TRIM_THRESHOLD (mallopt(3))
 TOP_PAD = 128 * 1024                        # M_TOP_PAD default (mallopt(3))
 MMAP_THRESHOLD_MAX = 4 * 1024 * 1024 * 8    # DEFAULT_MMAP_THRESHOLD_MAX on 64-bit
+PINNED_TRIM_THRESHOLD = 1 << 30             # what compiler/calibrate/memory.pin_allocator sets
 ALIGN = 64                                  # c10's gAlignment for posix_memalign
 HEADER = 16                                 # a chunk's size field and the one before it
 
@@ -49,6 +50,7 @@ class MainArena:
 
     mmap_threshold: int = MMAP_THRESHOLD
     trim_threshold: int = TRIM_THRESHOLD
+    dynamic: bool = True          # False once mallopt set the thresholds (glibc stops adapting)
     top: int = 0                  # start of the top chunk (heap break is `end`)
     end: int = 0
     resident_end: int = 0         # heap pages below this are resident (touched, not trimmed)
@@ -81,7 +83,7 @@ class MainArena:
     def free(self, handle: int) -> None:
         kind, start, size = self.blocks.pop(handle)
         if kind == "mmap":
-            if self.mmap_threshold < size <= MMAP_THRESHOLD_MAX:
+            if self.dynamic and self.mmap_threshold < size <= MMAP_THRESHOLD_MAX:
                 self.mmap_threshold, self.trim_threshold = size, 2 * size
             return
         start, size = self._coalesce(start, size)
@@ -117,7 +119,7 @@ class MainArena:
 
 def fresh_bytes_per_step(schedule: list[tuple[list[tuple[object, int]], list[object], list[int]]],
                          weights: list[tuple[int, int]] = (), inputs: list[int] = (),
-                         runs: int = 3) -> list[int]:
+                         runs: int = 3, pinned: bool = False) -> list[int]:
     """Bytes faulted in at each step of the steady-state run of `schedule`.
 
     `schedule` holds, per step (kernel), the buffers it allocates as (key, bytes), the keys
@@ -129,8 +131,13 @@ def fresh_bytes_per_step(schedule: list[tuple[list[tuple[object, int]], list[obj
     that was mmapped raises the mmap threshold before any activation is allocated. The
     `inputs` stay allocated. The schedule is then replayed `runs` times in one arena, as a
     benchmark loop or a server does; the last run is the steady state.
+
+    `pinned` sets the thresholds as `perf-validate --pin-allocator` does with mallopt:
+    M_MMAP_THRESHOLD at its 32 MiB ceiling and M_TRIM_THRESHOLD at 1 GiB, both fixed, so
+    the heap keeps what it got and only blocks of 32 MiB and more are mmapped each time.
     """
-    arena = MainArena()
+    arena = MainArena(mmap_threshold=MMAP_THRESHOLD_MAX, trim_threshold=PINNED_TRIM_THRESHOLD,
+                      dynamic=False) if pinned else MainArena()
     built = [arena.malloc(nbytes)[0] for nbytes, _ in weights]
     for handle, (nbytes, run_bytes) in zip(built, weights):
         if run_bytes != nbytes:

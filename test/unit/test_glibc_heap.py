@@ -103,3 +103,13 @@ def test_casting_the_weights_raises_the_threshold_before_the_first_run():
     # an activation larger than the weight: mmapped once, then on the heap
     big = [([("y", 12 * MIB)], ["y"], [])]
     assert fresh_bytes_per_step(big, weights=[(9 * MIB, 9 * MIB // 2)], runs=1) == [mapped(12 * MIB)]
+
+
+def test_pinned_thresholds_keep_the_heap_and_mmap_only_blocks_of_32_mib_and_more():
+    # perf-validate --pin-allocator: M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 1 GiB, fixed
+    steps = [([("a", 40 * MIB)], [], []), ([("b", 20 * MIB)], ["a"], []),
+             ([("c", 20 * MIB)], ["b", "c"], [])]
+    assert fresh_bytes_per_step(steps, pinned=True) == [mapped(40 * MIB), 0, 0]
+    # glibc as is: the 20 MiB blocks are mmapped in the first run, then on the heap, whose
+    # 40 MiB top is trimmed at the end of each run (above twice the 20 MiB threshold)
+    assert sum(fresh_bytes_per_step(steps)) > mapped(40 * MIB)
