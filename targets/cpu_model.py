@@ -134,6 +134,14 @@ def map_workload(workload: Workload, device: Device,
     ws = working_set(workload)
     per_core = ws / cores_used
     level = serving_level(device, ws, per_unit_bytes=per_core)
+    # Between two runs of this kernel the rest of the model's weights pass through the
+    # caches, so its weights are re-read from the nearest level that holds the weights of
+    # the whole model (split over the cores that run it), when that is farther.
+    weight_level = serving_level(device, workload.model_weight_bytes,
+                                 per_unit_bytes=workload.model_weight_bytes / cores_used)
+    order = [lvl.name for lvl in device.memory]
+    farther = order.index(weight_level.name) > order.index(level.name)
+    streamed = workload.bytes_weights if workload.model_weight_bytes and farther else 0
     isa = set(cpu.isa_extensions)
     width = _i(cpu.simd_width_bits)
     overhead = float(device.overheads.framework_dispatch_s.value) \
@@ -165,7 +173,8 @@ def map_workload(workload: Workload, device: Device,
         units_used=cores_used, units_total=cores, utilization=cores_used / cores,
         efficiency=efficiency, memory_level=level.name,
         vector_unit=simd.name, vector_efficiency=vector_eff, overhead_s=overhead,
-        emulated=ex.emulated, details=details)
+        emulated=ex.emulated, details=details,
+        stream_bytes=streamed, stream_level=weight_level.name if streamed else "")
 
 
 def fresh_bytes(workload: Workload) -> int:

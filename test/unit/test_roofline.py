@@ -216,3 +216,24 @@ def test_utilization_and_efficiency_are_fractions(name):
         assert 0 < m.efficiency <= 1 and 0 < m.vector_efficiency <= 1, w.name
         assert 0 <= m.utilization <= 1 and 0 < m.units_used <= m.units_total, w.name
         assert all(isinstance(v, (int, float, str, bool)) for v in m.details.values())
+
+
+def test_cpu_weights_come_from_the_level_that_holds_the_whole_models_weights():
+    """A GEMV whose own 1 MiB of weights fits in L2 re-reads them from farther away when the
+    model's weights, which pass through the caches between two runs, do not fit."""
+    device = load_device("i7-12700k")
+    gemv = gemm_workload(1, 512, 512, "fp32")
+    alone = cpu_model.map_workload(gemv, device)
+    in_big_model = cpu_model.map_workload(
+        dataclasses.replace(gemv, model_weight_bytes=500 * 2**20), device)
+    names = [lvl.name for lvl in device.memory]
+    assert alone.stream_bytes == 0
+    assert in_big_model.stream_bytes == gemv.bytes_weights
+    assert names.index(in_big_model.stream_level) > names.index(in_big_model.memory_level)
+    slow = roofline.estimate(gemv, in_big_model, device).memory_time_s
+    assert slow > roofline.estimate(gemv, alone, device).memory_time_s
+    # the streamed weights take the far level's time, the rest the near level's
+    far = device.memory_level(in_big_model.stream_level).achievable_bandwidth_bytes_per_s
+    near = device.memory_level(in_big_model.memory_level).achievable_bandwidth_bytes_per_s
+    assert slow == pytest.approx(gemv.bytes_weights / far
+                                 + (gemv.bytes_moved - gemv.bytes_weights) / near)
