@@ -25,12 +25,12 @@ def simulated_fault_bytes(model: str, batch: int, precision: str) -> int:
     from compiler.importer import import_model
     from compiler.model_zoo import build
     from compiler.pipeline import build as build_pipeline
-    from passes.liveness import fresh_pages
+    from passes.liveness import fresh_pages, schedule
 
     module = import_model(build(model, batch)).module
     for p in build_pipeline(f"annotate-deps,assign-precision{{default={precision}}}"):
         p.apply(make_context(), module)
-    return sum(fresh_pages(module).values())
+    return sum(fresh_pages(schedule(module)).values())
 
 
 def main() -> int:

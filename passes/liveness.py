@@ -116,12 +116,11 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
     return MemoryFootprint(sum(plan.weights.values()), peak, workspace, peak_unit)
 
 
-def fresh_pages(module: ModuleOp, pinned: bool = False) -> dict[Operation, int]:
-    """Bytes each unit's outputs find on fresh pages when the module runs repeatedly on
-    glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
+def fresh_pages(plan: Schedule, pinned: bool = False) -> dict[Operation, int]:
+    """Bytes each unit's outputs find on fresh pages when the module whose `schedule` is
+    `plan` runs repeatedly on glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
     to the assigned precision) and inputs stay allocated across runs. `pinned`: glibc
     with its thresholds fixed by mallopt (targets/glibc_heap.fresh_bytes_per_step)."""
-    plan = schedule(module)
     steps = [(list(step.allocs), list(step.frees), reorder_scratch(step.unit))
              for step in plan.steps]
     weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
@@ -136,7 +135,7 @@ def reorder_scratch(unit: Operation) -> list[int]:
     (nChw16c with AVX-512, nChw8c with AVX2) and the destination back, on every call.
     With them the simulated page faults match the counted ones (median ratio 1.00 on a
     Zen 3 VM, 0.94 on a Xeon VM; bench/allocator_faults.py)."""
-    if U.workload(unit).op_class not in (W.CONV, W.DEPTHWISE_CONV):
+    if U.dominant(unit)[1].op_class not in (W.CONV, W.DEPTHWISE_CONV):
         return []
     t = U.traffic(unit)
     return [t.bytes_in, t.bytes_weights, t.bytes_out]

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 
-from passes.liveness import fresh_pages
+from passes.liveness import Schedule, fresh_pages
 from passes.map_target import MapPass
 
 
@@ -36,6 +35,6 @@ class MapCpuPass(MapPass):
             raise ValueError(f"unknown allocator '{self.allocator}'; valid allocators: "
                              f"{', '.join(ALLOCATORS)}")
 
-    def fresh_pages(self, module: ModuleOp) -> dict[Operation, int]:
+    def fresh_pages(self, plan: Schedule) -> dict[Operation, int]:
         # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
-        return fresh_pages(module, pinned=self.allocator == "pinned")
+        return fresh_pages(plan, pinned=self.allocator == "pinned")

@@ -24,7 +24,7 @@ from dialects.perf import KERNEL_OPS, KernelOp, RegionUnitOp
 from passes import units as U
 from passes.diagnostic import DiagnosticError
 from passes.fuse import kind
-from passes.liveness import footprint
+from passes.liveness import Schedule, schedule
 from passes.outline import outline, rewrap
 from targets.calibration import load as load_calibration
 from targets.catalog import HOST, CatalogError, Device, load_device
@@ -148,7 +148,7 @@ class MapPass(ModulePass):
         """The target's mapping model, `targets/<target>_model.py`."""
         return importlib.import_module(f"targets.{self.TARGET}_model")
 
-    def fresh_pages(self, module: ModuleOp) -> dict[Operation, int]:
+    def fresh_pages(self, plan: Schedule) -> dict[Operation, int]:
         """Bytes each unit's outputs fault in afresh per run; only a host allocator does."""
         return {}
 
@@ -166,8 +166,9 @@ class MapPass(ModulePass):
         model = self.model()
         kernel_cls = KERNEL_OPS[self.TARGET]
         weighted_util = weighted_eff = total_flops = 0.0
-        model_weights = footprint(op).weights  # they share the device's on-chip memory
-        fresh = self.fresh_pages(op)
+        plan = schedule(op)
+        model_weights = sum(plan.weights.values())  # they share the device's on-chip memory
+        fresh = self.fresh_pages(plan)
         for unit in list(U.units(op)):
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)

@@ -139,12 +139,13 @@ class Calibration:
         """Why this calibration may not describe the machine `info` (targets.host.HostInfo)
         it is about to be applied to, or None: efficiencies measured on one CPU are not
         another's (a Zen 3 AVX2 file on an AVX-512/AMX Xeon mispredicts by 2x)."""
-        m, f = self.machine, info.flags
+        from targets.host import isa_summary  # lazy: loading a calibration needs no host
+
+        m, isa, recorded = self.machine, isa_summary(info.flags), self.machine.get("flags") or {}
         here = {"cpu_model": info.model_name, "physical_cores": info.physical_cores,
-                "avx512f": "avx512f" in f, "amx": {"amx_tile", "amx_bf16"} <= f}
+                "avx512f": isa["avx512f"], "amx": isa["amx"]}
         there = {"cpu_model": m.get("cpu_model"), "physical_cores": m.get("physical_cores"),
-                 "avx512f": (m.get("flags") or {}).get("avx512f"),
-                 "amx": (m.get("flags") or {}).get("amx")}
+                 "avx512f": recorded.get("avx512f"), "amx": recorded.get("amx")}
         differ = [k for k in here if there[k] is not None and there[k] != here[k]]
         if not differ:
             return None

@@ -209,6 +209,15 @@ def _fig(value: float, source: str | list[str], kind: str = "spec",
     return out
 
 
+def isa_summary(f: frozenset[str] | set[str]) -> dict[str, bool]:
+    """The ISA features of /proc/cpuinfo flags `f` that a calibration records of its machine
+    (and map-cpu compares with the host's)."""
+    return {"avx2": "avx2" in f, "fma": "fma" in f, "avx512f": "avx512f" in f,
+            "avx512_bf16": "avx512_bf16" in f, "avx512_fp16": "avx512_fp16" in f,
+            "avx512_vnni": "avx512_vnni" in f, "avx_vnni": "avx_vnni" in f,
+            "amx": {"amx_tile", "amx_bf16"} <= f, "neon": "asimd" in f, "sve": "sve" in f}
+
+
 def _simd_bits(info: HostInfo) -> int:
     f = info.flags
     if "avx512f" in f:

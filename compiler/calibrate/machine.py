@@ -74,12 +74,14 @@ def measure_clock(cpus: int, repeats: int = 3, iterations: int = 150_000_000) ->
     rates.sort()
     return {"measured_hz": {"min": rates[0], "median": statistics.median(rates), "max": rates[-1]},
             "method": f"dependent 64-bit register-register integer adds (latency 1 cycle), "
-                      f"{ADDS_PER_ITERATION} per loop iteration, one process per CPU ({cpus}) at once, {repeats} repeats; "
-                      f"compiled with {Path(compiler).name} -O1"}
+                      f"{ADDS_PER_ITERATION} per loop iteration, one process per CPU ({cpus}) at "
+                      f"once, {repeats} repeats; compiled with {Path(compiler).name} -O1"}
 
 
 def identity(info, threads: int) -> dict:
     """The machine as the calibration file records it (`info` is targets.host.HostInfo)."""
+    from targets.host import isa_summary
+
     f = info.flags
     return {
         "cpu_model": info.model_name, "arch": info.arch,
@@ -87,11 +89,7 @@ def identity(info, threads: int) -> dict:
         "threads_used": threads, "clock_hz_reported": info.clock_hz,
         "clock_source": info.clock_source,
         "hypervisor": "hypervisor" in f,
-        "flags": {"avx2": "avx2" in f, "fma": "fma" in f, "avx512f": "avx512f" in f,
-                  "avx512_bf16": "avx512_bf16" in f, "avx512_fp16": "avx512_fp16" in f,
-                  "avx512_vnni": "avx512_vnni" in f,
-                  "avx_vnni": "avx_vnni" in f, "amx": {"amx_tile", "amx_bf16"} <= f,
-                  "neon": "asimd" in f, "sve": "sve" in f},
+        "flags": isa_summary(f),
         "caches": [{"level": c.level, "size_bytes": c.size_bytes, "sharing_cpus": c.sharing_cpus,
                     "instances": c.instances} for c in info.caches],
         "memory_bytes": info.mem_total_bytes,
@@ -99,7 +97,7 @@ def identity(info, threads: int) -> dict:
     }
 
 
-# identity()'s flag names -> the /proc/cpuinfo flags they stand for (targets.host reads these)
+# isa_summary()'s flag names -> the /proc/cpuinfo flags they stand for (targets.host reads these)
 _CPUINFO_FLAGS = {"amx": ("amx_tile", "amx_bf16", "amx_int8"), "neon": ("asimd",)}
 
 

@@ -32,12 +32,12 @@ def run(module, allocator: str):
 def test_glibc_fresh_pages_cost_exactly_their_first_touch_time(resnet18_b8):
     from passes import units as U
     from passes.cost import module_value
-    from passes.liveness import fresh_pages
+    from passes.liveness import fresh_pages, schedule
     from targets.calibration import load
 
     rate = load(CALIBRATION).first_touch_bytes_per_s
     glibc, pinned = run(resnet18_b8, "glibc"), run(resnet18_b8, "pinned")
-    fresh = sum(fresh_pages(resnet18_b8).values())
+    fresh = sum(fresh_pages(schedule(resnet18_b8)).values())
     assert fresh > 25e6   # the 8x64x112x112 fp32 activations (25.7 MB) are mmapped each run
     touch = [k.attributes["first_touch_s"].value.data for k in U.units(glibc)]
     assert sum(touch) == pytest.approx(fresh / rate, rel=1e-6)
