@@ -387,6 +387,9 @@ def _energy(info: HostInfo) -> dict:
     return {"tdp_w": tdp, "idle_w": idle}
 
 
-def build_host_device() -> Device:
-    """Probe this machine and build its Device (validated like every catalog file)."""
-    return build_device(host_document(probe()), origin="host (probed from /proc and /sys)")
+def build_host_device(info: HostInfo | None = None) -> Device:
+    """Probe this machine (or take a recorded `info`) and build its Device, validated like
+    every catalog file."""
+    origin = "host (probed from /proc and /sys)" if info is None else \
+        f"host '{info.model_name}' (recorded)"
+    return build_device(host_document(info or probe()), origin=origin)

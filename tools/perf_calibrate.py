@@ -40,14 +40,20 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.max_foreign_load <= 1:
         parser.error("--max-foreign-load must be in (0, 1]")
     if args.refit:
+        from compiler.calibrate.machine import recorded_host
         from targets.calibration import CalibrationError, fit, from_dict
-        from targets.catalog import load_device
 
         try:
             with open(args.refit) as stream:
                 doc = json.load(stream)
             from_dict(doc, args.refit)
-            doc = fit(doc, load_device("host"), origin=args.refit)
+            # Fit for the machine the file measured, which need not be this one.
+            try:
+                device = recorded_host(doc["machine"])
+            except KeyError as err:
+                raise CalibrationError(f"{args.refit}: its machine block lacks {err}, so it cannot "
+                                       "be refit for the machine it measured") from None
+            doc = fit(doc, device, origin=args.refit)
             from_dict(doc, args.refit)
         except (OSError, json.JSONDecodeError, CalibrationError) as err:
             sys.stderr.write(f"perf-calibrate: error: {err}\n")

@@ -118,6 +118,15 @@ def host_info(machine: dict):
         mem_total_bytes=machine["memory_bytes"])
 
 
+def recorded_host(machine: dict):
+    """The `device=host` Device of the machine a calibration recorded (built from its
+    identity, not probed), so a refit on another machine fits for the one measured."""
+    from targets.catalog import select_power_mode
+    from targets.host import build_host_device
+
+    return select_power_mode(build_host_device(host_info(machine)), None)
+
+
 def software() -> dict:
     import torch
 

@@ -166,6 +166,34 @@ def test_shipped_calibrations_load(path):
     from_dict(json.loads(path.read_text()), str(path))
 
 
+@pytest.mark.skipif(not SHIPPED, reason="no shipped calibration yet")
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_calibrations_are_fitted_with_the_current_cpu_model(path, tmp_path):
+    """`perf-calibrate --refit` fits for the machine the file recorded (not this one), so
+    refitting a shipped file reproduces its peaks on any host; and the shipped fits must be
+    those of the current CPU model (when this fails after a model change, refit them:
+    perf-calibrate --refit FILE -o FILE)."""
+    out = tmp_path / "refit.json"
+    done = subprocess.run([sys.executable, "-m", "tools.perf_calibrate", "--refit", str(path),
+                           "-o", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    shipped, refit = json.loads(path.read_text()), json.loads(out.read_text())
+    for old, new in zip(shipped["benchmarks"], refit["benchmarks"]):
+        assert new["fit"]["peak_flops_per_s"] == pytest.approx(old["fit"]["peak_flops_per_s"])
+        assert new["fit"]["efficiency"] == pytest.approx(old["fit"]["efficiency"]), \
+            f"{path.name}: {old['workload']['name']} fitted with another CPU model; refit the file"
+
+
+def test_refit_of_a_file_without_a_machine_identity_is_a_clean_error(tmp_path):
+    doc = json.loads(SHIPPED[0].read_text())
+    del doc["machine"]["flags"]
+    path = write(tmp_path, doc)
+    done = subprocess.run([sys.executable, "-m", "tools.perf_calibrate", "--refit", path,
+                           "-o", str(tmp_path / "out.json")], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "lacks 'flags'" in done.stderr and "cannot be refit" in done.stderr
+
+
 def test_a_recorded_machine_rebuilds_the_same_host_device():
     """bench/rescore_host_validation.py re-estimates stored runs for the machine they name."""
     from compiler.calibrate.machine import host_info, identity
