@@ -33,12 +33,26 @@ def dominant_precision(kernels: list[KernelOp]) -> str:
 
 def reason(entry: dict) -> str:
     """Why a kernel takes the time it takes, in one line with its figures."""
+    text = _bound_reason(entry)
+    reorder = entry.get("weight_reorder_s") or 0.0
+    if entry["bottleneck"] != "overhead" and reorder >= 0.1 * entry["latency_s"] > 0:
+        text += (f"; plus {reorder * 1e6:.1f} us reordering {entry['weight_reorder_bytes'] / 1e6:.2f} MB "
+                 "of weights into the library's blocked layout")
+    return text
+
+
+def _bound_reason(entry: dict) -> str:
     if entry["bottleneck"] == "overhead":
         work = max(entry["compute_s"], entry["memory_s"])
         touch = entry.get("first_touch_s") or 0.0
         if touch > entry["overhead_s"] / 2:
             return (f"first touch of {entry['fresh_bytes'] / 1e6:.2f} MB of fresh pages "
                     f"({touch * 1e6:.1f} us, the allocator's) exceeds its {work * 1e6:.2f} us of work")
+        reorder = entry.get("weight_reorder_s") or 0.0
+        if reorder > entry["overhead_s"] / 2:
+            return (f"reordering {entry['weight_reorder_bytes'] / 1e6:.2f} MB of weights into the "
+                    f"library's blocked layout ({reorder * 1e6:.1f} us, every call) exceeds its "
+                    f"{work * 1e6:.2f} us of work")
         return f"launch/dispatch overhead {entry['overhead_s'] * 1e6:.1f} us exceeds its {work * 1e6:.2f} us of work"
     if entry["bottleneck"] == "memory":
         intensity = entry["flops"] / entry["bytes"] if entry["bytes"] else 0.0
@@ -72,6 +86,8 @@ def kernel_entry(k: KernelOp) -> dict:
         "bandwidth_bytes_per_s": _attr(k, "bandwidth_bytes_per_s", 0.0),
         "tensor_cores": _attr(k, "tensor_cores"),
         "first_touch_s": _attr(k, "first_touch_s", 0.0), "fresh_bytes": _attr(k, "fresh_bytes", 0),
+        "weight_reorder_s": _attr(k, "weight_reorder_s", 0.0),
+        "weight_reorder_bytes": _attr(k, "weight_reorder_bytes", 0),
     }
     entry["reason"] = reason(entry)
     return entry

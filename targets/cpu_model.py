@@ -81,6 +81,28 @@ DEFAULT_CLASS_EFFICIENCY: dict[str, float] = {
 # map-cpu simulates (targets/glibc_heap.py) and hands over as Workload.fresh_bytes.
 FRESH_ALLOCATION_MIN_BYTES = 4 * 1024 * 1024 * 8
 
+# The FP32 figures above are AVX2/AVX-512 FMA measurements; an AMX tile unit reaches a far
+# smaller share of its 16x larger peak. Published measurement (github.com/johnnyw3/gemm,
+# README benchmark table): a 4096^3 BF16 GEMM (FP32 results) on a Xeon 6972P (Granite
+# Rapids), one thread, 1229 GFLOPS with oneMKL/OpenBLAS (4 threads: 4675 GFLOPS). Against
+# 1024 FLOP/cycle per core at the 3.9 GHz maximum turbo (Hardwareluxx, Xeon 6900P table,
+# 2024-09): 1229 / 3994 = 0.308 (4 threads 0.293; the AMX clock may be lower, so this is
+# a floor). This project's calibration of a 2-core AMX Xeon VM agrees: eager PyTorch BF16
+# matmuls reach 0.04-0.27 of the AMX peak (targets/calibrations/ci-host-xeon-2core.json).
+AMX_GEMM_EFFICIENCY = 1229e9 / (1024 * 3.9e9)                    # 0.308
+AMX_CLASSES = ("matmul", "attention", "conv")
+
+# PyTorch without weight prepacking (eager, and torch.compile without freezing) hands oneDNN
+# convolutions their weights in the plain OIHW layout, and ideep reorders them into the
+# primitive's blocked layout on every call (ideep's `reorder_if_differ_in` on the weights in
+# convolution_forward); oneDNN's AMX matmul (bf16/int8 linear) copies its B operand into
+# VNNI-packed blocks on every call likewise. Either way the kernel first reads the plain
+# weights and writes a blocked copy, a memory pass that does not overlap the computation,
+# then computes from the copy. Measured on the 2-core Xeon test machine (bf16, batch 1,
+# 3x3 convolutions of equal FLOPs, eager): 64 channels at 56x56 (74 KB of weights) 315 us,
+# 512 channels at 7x7 (4.7 MB) 776 us; FP32 823 us (128 channels, 0.6 MB) vs 1277 us (9.4 MB).
+REORDERED_CLASSES = ("conv", "depthwise_conv")
+
 # AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions
 # Programming Reference, ch. 3 "Intel AMX": TMM registers up to 16 rows x 64 bytes), so
 # M and N pad to 16 and K to 64 bytes of elements.
@@ -121,10 +143,11 @@ def map_workload(workload: Workload, device: Device,
     else:
         chunks = ceil_div(max(1, workload.output_elements), VECTOR_GRAIN_ELEMENTS)
         cores_used = vec_cores
-    default = DEFAULT_CLASS_EFFICIENCY.get(workload.op_class, CPU_VECTOR_EFFICIENCY)
+    amx = unit.kind == "matrix"
+    default = AMX_GEMM_EFFICIENCY if amx and workload.op_class in AMX_CLASSES \
+        else DEFAULT_CLASS_EFFICIENCY.get(workload.op_class, CPU_VECTOR_EFFICIENCY)
     class_eff, source = achievable_fraction(calibration, workload.op_class, default)
     vec_class, _ = achievable_fraction(calibration, "elementwise", CPU_VECTOR_EFFICIENCY)
-    amx = unit.kind == "matrix"
     padding = _amx_padding(workload, ex.computed_as) if amx and is_matrix else 1.0
     # The element-wise tail of a fused GEMM runs at the element-wise rate; a vector-only op
     # at its own class's rate.
@@ -142,6 +165,16 @@ def map_workload(workload: Workload, device: Device,
     order = [lvl.name for lvl in device.memory]
     farther = order.index(weight_level.name) > order.index(level.name)
     streamed = workload.bytes_weights if workload.model_weight_bytes and farther else 0
+    reorder_bytes = weight_reorder_bytes(workload, amx)
+    reorder_s = 0.0
+    if reorder_bytes:
+        # The reorder reads the plain weights from where they live and writes the blocked
+        # copy to the level that holds it; the kernel then reads the copy from there.
+        plain = weight_level if farther else level
+        copy = serving_level(device, reorder_bytes, per_unit_bytes=reorder_bytes / cores_used)
+        reorder_s = (reorder_bytes / plain.achievable_bandwidth_bytes_per_s
+                     + reorder_bytes / copy.achievable_bandwidth_bytes_per_s)
+        streamed = 0
     isa = set(cpu.isa_extensions)
     width = _i(cpu.simd_width_bits)
     overhead = float(device.overheads.framework_dispatch_s.value) \
@@ -149,7 +182,7 @@ def map_workload(workload: Workload, device: Device,
     if cores_used > 1:  # fork/join of the intra-op thread pool
         overhead += float(device.overheads.launch_s.value)
     first_touch_s = fresh_allocation_s(workload, device)
-    overhead += first_touch_s
+    overhead += first_touch_s + reorder_s
     details: dict[str, int | float | str | bool] = {
         "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
         "grain": GEMM_GRAIN_MACS if is_matrix else VECTOR_GRAIN_ELEMENTS,
@@ -165,6 +198,7 @@ def map_workload(workload: Workload, device: Device,
         "class_efficiency_source": source, "vector_precision": vec_prec,
         "first_touch_s": first_touch_s,
         "fresh_bytes": fresh_bytes(workload) if first_touch_s else 0,
+        "weight_reorder_s": reorder_s, "weight_reorder_bytes": reorder_bytes,
     }
     return Mapping(
         target="cpu", device=device.name,
@@ -175,6 +209,15 @@ def map_workload(workload: Workload, device: Device,
         vector_unit=simd.name, vector_efficiency=vector_eff, overhead_s=overhead,
         emulated=ex.emulated, details=details,
         stream_bytes=streamed, stream_level=weight_level.name if streamed else "")
+
+
+def weight_reorder_bytes(workload: Workload, amx: bool) -> int:
+    """Weight bytes the kernel reorders into a blocked layout on every call: a convolution's
+    (any precision) and an AMX matmul's; 0 for everything else (FP32 GEMMs pack their
+    panels inside the BLAS, overlapped with the computation)."""
+    if workload.op_class in REORDERED_CLASSES or (amx and workload.op_class == "matmul"):
+        return workload.bytes_weights
+    return 0
 
 
 def fresh_bytes(workload: Workload) -> int:

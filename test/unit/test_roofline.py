@@ -237,3 +237,42 @@ def test_cpu_weights_come_from_the_level_that_holds_the_whole_models_weights():
     near = device.memory_level(in_big_model.memory_level).achievable_bandwidth_bytes_per_s
     assert slow == pytest.approx(gemv.bytes_weights / far
                                  + (gemv.bytes_moved - gemv.bytes_weights) / near)
+
+
+def test_cpu_convolution_weights_are_reordered_on_every_call():
+    """An eager oneDNN convolution reads its plain weights and writes a blocked copy before
+    computing: hand-computed for 512 -> 512 3x3 at 7x7 (9.4 MB of FP32 weights) on the
+    i7-12700K, where 9.4 MB over 12 cores fits each core's 1.25 MB L2."""
+    device = load_device("i7-12700k")
+    conv = conv_workload(1, "fp32", cin=512, cout=512, hw=7)
+    w = conv.bytes_weights
+    assert w == 512 * 512 * 9 * 4
+    alone = cpu_model.map_workload(conv, device)
+    l2 = device.memory_level("l2").achievable_bandwidth_bytes_per_s
+    assert alone.memory_level == "l2" and alone.units_used == 12
+    assert alone.details["weight_reorder_bytes"] == w
+    assert alone.details["weight_reorder_s"] == pytest.approx(w / l2 + w / l2)
+    dispatch = float(device.overheads.framework_dispatch_s.value)
+    fork_join = float(device.overheads.launch_s.value)
+    assert alone.overhead_s == pytest.approx(dispatch + fork_join + 2 * w / l2)
+    # Inside a model whose weights live in DRAM the reorder reads them from there, and the
+    # kernel then computes from the blocked copy in L2 (nothing streamed from DRAM twice).
+    in_model = cpu_model.map_workload(dataclasses.replace(conv, model_weight_bytes=2**30), device)
+    dram = device.memory_level("dram").achievable_bandwidth_bytes_per_s
+    assert in_model.details["weight_reorder_s"] == pytest.approx(w / dram + w / l2)
+    assert in_model.stream_bytes == 0 and in_model.memory_level == "l2"
+    assert roofline.estimate(conv, in_model, device).latency_s > \
+        roofline.estimate(conv, alone, device).latency_s
+
+
+def test_cpu_weight_reorder_only_where_a_library_repacks_per_call():
+    """FP32 GEMMs pack panels inside the BLAS (no separate pass); AMX matmuls copy B into
+    VNNI blocks every call; element-wise ops have no weights to reorder."""
+    i7, spr = load_device("i7-12700k"), load_device("xeon-8480plus")
+    fp32_gemm = gemm_workload(256, 1024, 1024, "fp32")
+    assert cpu_model.map_workload(fp32_gemm, i7).details["weight_reorder_bytes"] == 0
+    amx_gemm = gemm_workload(256, 1024, 1024, "bf16")
+    amx = cpu_model.map_workload(amx_gemm, spr)
+    assert amx.details["amx"] and amx.details["weight_reorder_bytes"] == amx_gemm.bytes_weights
+    relu = elementwise_workload(1 << 20, "fp32")
+    assert cpu_model.map_workload(relu, i7).details["weight_reorder_s"] == 0.0
