@@ -48,6 +48,22 @@ def test_table_lists_every_row_and_the_mape(result):
     assert "MAPE" in text and "calibration: none" in text
 
 
+def test_table_says_when_the_machine_runs_at_another_speed_than_at_calibration(result):
+    from compiler.validate import speed_drift
+
+    faster = dict(result, conditions=dict(result["conditions"], reference_gemm_best_s=0.769e-3,
+                                          calibration_reference_gemm_s=0.929e-3))
+    line = speed_drift(faster["conditions"])
+    assert line.startswith("machine speed: the reference GEMM ran 1.21x faster")
+    assert "0.769 vs 0.929 ms" in line and line.endswith("about that much slow")
+    assert line in table(faster)
+    slower = {"reference_gemm_best_s": 1.2e-3, "calibration_reference_gemm_s": 1.0e-3}
+    assert "1.20x slower" in speed_drift(slower) and speed_drift(slower).endswith("much fast")
+    assert speed_drift({"reference_gemm_best_s": 1.0e-3, "calibration_reference_gemm_s": 1.04e-3}) is None
+    assert speed_drift({"reference_gemm_best_s": 1.0e-3}) is None      # no calibration
+    assert "machine speed" not in table(result)
+
+
 def test_pipeline_follows_runtime_precision_and_calibration():
     assert pipeline_text("bf16", "eager", None) == (
         "annotate-deps,assign-precision{default=bf16},map-cpu{device=host},cost")
