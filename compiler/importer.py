@@ -41,6 +41,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
 from compiler.aten_lowering import LOWERINGS, Call, Unmodeled, i64_array
+from compiler.eager_fast_paths import fast_path_encoder_layers, in_place_args
 from compiler.model_zoo import BuiltModel
 from dialects import graph
 
@@ -116,8 +117,9 @@ def export(built: BuiltModel):
 class _Translator:
     """Walks the FX graph once, building the func body."""
 
-    def __init__(self, program):
+    def __init__(self, program, fast_path_layers: frozenset[str] = frozenset()):
         self.program = program
+        self.fast_path_layers = fast_path_layers
         self.dtypes = _dtype_table()
         self.values: dict[Any, Any] = {}  # fx.Node -> SSAValue | list[SSAValue | None]
         self.generic = Counter()
@@ -198,7 +200,9 @@ class _Translator:
             return
         target = _target_name(node.target)
         used = {u.args[1] for u in node.users if u.target is operator.getitem} or {0}
-        call = Call(target, self.resolve(node.args), self.resolve(dict(node.kwargs)),
+        fast_path_args = in_place_args(node, self.fast_path_layers)
+        args = fast_path_args if fast_path_args is not None else node.args
+        call = Call(target, self.resolve(args), self.resolve(dict(node.kwargs)),
                     self.out_types(node), _loc(node.name), block, used)
         lowering = LOWERINGS.get(target)
         produced: Any = None
@@ -218,7 +222,7 @@ class _Translator:
             produced = produced[0]
         if isinstance(produced, SSAValue):
             produced.name_hint = _ssa_name(node.name)
-            if _from_inplace_op(node) and isinstance(
+            if (_from_inplace_op(node) or fast_path_args is not None) and isinstance(
                     produced.owner, (graph.ElementwiseUnaryOp, graph.ElementwiseBinaryOp)):
                 produced.owner.attributes[graph.INPLACE_ATTR] = UnitAttr()
         self.values[node] = produced
@@ -303,7 +307,7 @@ def import_model(built: BuiltModel) -> ImportResult:
     start = time.perf_counter()
     program = export(built)
     exported = time.perf_counter()
-    translator = _Translator(program)
+    translator = _Translator(program, fast_path_encoder_layers(built.module))
     module = translator.translate(built.name, built.batch)
     return ImportResult(module, translator.generic, exported - start, time.perf_counter() - start)
 

@@ -70,6 +70,42 @@ def test_inplace_ops_of_the_model_are_marked(zoo_import):
     assert marked("vit_b_16", graph.GeluOp) == (0, 12)
 
 
+def test_encoder_fast_path_adds_and_activation_are_in_place(zoo_import):
+    """Eager nn.TransformerEncoderLayer runs `torch._transformer_encoder_layer_fwd`, which
+    adds each residual into its sublayer's output (`add_`) and applies the FFN ReLU in
+    place; the exported slow path does neither. 4 layers: 8 adds and 4 ReLUs, each add
+    writing into the operand only it reads (the attention or FFN output)."""
+    module = zoo_import("transformer_encoder").module
+    adds = [op for op in module.walk() if isinstance(op, graph.AddOp)]
+    relus = [op for op in module.walk() if isinstance(op, graph.ReluOp)]
+    assert len(adds) == 8 and len(relus) == 4
+    assert all(graph.INPLACE_ATTR in op.attributes for op in adds + relus)
+    for add in adds:
+        written, residual = add.operands
+        assert len(list(written.uses)) == 1 and len(list(residual.uses)) > 1
+    # vit_b_16's encoder blocks are torchvision's own modules: no fast path, nothing marked
+    vit_adds = [op for op in zoo_import("vit_b_16").module.walk() if isinstance(op, graph.AddOp)]
+    assert not any(graph.INPLACE_ATTR in op.attributes for op in vit_adds)
+
+
+@pytest.mark.parametrize("change", ["batch_first", "training", "eps", "hook"])
+def test_encoder_layers_off_the_fast_path_stay_out_of_place(change):
+    import torch
+
+    from compiler.model_zoo import BuiltModel
+
+    layer = torch.nn.TransformerEncoderLayer(32, 2, 64, batch_first=change != "batch_first")
+    if change == "eps":
+        layer.norm2.eps = 1e-6
+    if change == "hook":
+        layer.linear1.register_forward_hook(lambda *a: None)
+    model = torch.nn.Sequential(layer).train(change == "training")
+    shape = (8, 1, 32) if change == "batch_first" else (1, 8, 32)
+    module = import_model(BuiltModel("enc", model, (torch.randn(*shape),), 1)).module
+    ops = [op for op in module.walk() if isinstance(op, (graph.AddOp, graph.ReluOp))]
+    assert len(ops) == 3 and not any(graph.INPLACE_ATTR in op.attributes for op in ops)
+
+
 def test_module_attributes_and_batch():
     result = import_model(build("mlp", batch=4))
     attrs = result.module.attributes
