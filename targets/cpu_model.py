@@ -10,6 +10,7 @@ measured defaults that a calibration file overrides. Default device: `host`.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Mapping as TypingMapping
 
 from targets.catalog import Device
@@ -90,7 +91,18 @@ FRESH_ALLOCATION_MIN_BYTES = 4 * 1024 * 1024 * 8
 # a floor). This project's calibration of a 2-core AMX Xeon VM agrees: eager PyTorch BF16
 # matmuls reach 0.04-0.27 of the AMX peak (targets/calibrations/ci-host-xeon-2core.json).
 AMX_GEMM_EFFICIENCY = 1229e9 / (1024 * 3.9e9)                    # 0.308
-AMX_CLASSES = ("matmul", "attention", "conv")
+AMX_CLASSES = ("matmul", "attention")
+
+# Eager BF16 convolutions gain far less than the BF16 units' peak: published measurement
+# (M. Ma, V. Fedyunin, W. Wei, "Empowering PyTorch on Intel Xeon Scalable processors with
+# Bfloat16", PyTorch blog, 2022-08-04): TorchVision models in eager PyTorch 1.12 on a Xeon
+# 8380H (AVX512-BF16, 2x the FP32 peak) run 1.4x to 2.2x faster in BF16 than in FP32. So a
+# BF16 convolution defaults to the FP32 convolution's throughput times the middle of that
+# range, as a fraction of the BF16 unit's peak: 0.576 x 1.8 / 2 = 0.52 with AVX512-BF16,
+# 0.576 x 1.8 / 16 = 0.065 on AMX tiles. This project's calibration of a 2-core AMX Xeon
+# VM agrees: eager BF16 convolutions at 0.04-0.12 of the AMX peak, models 1.1-2.7x faster
+# than in FP32 (targets/calibrations/ci-host-xeon-2core.json, targets/measurements/).
+EAGER_BF16_CONV_SPEEDUP = 1.8
 
 # PyTorch without weight prepacking (eager, and torch.compile without freezing) hands oneDNN
 # convolutions their weights in the plain OIHW layout, and ideep reorders them into the
@@ -133,6 +145,12 @@ def map_workload(workload: Workload, device: Device,
     ex = resolve_execution(device, workload.precision)
     cpu, cores = device.cpu, _i(device.compute.units)
     simd = vector_unit(device)
+    if (workload.op_class == "depthwise_conv" and device.unit(ex.unit).kind == "matrix"
+            and ex.computed_as in simd.peak):
+        # A depthwise convolution has no channel reduction to put in AMX tiles (their dot
+        # products run along K = channels); oneDNN runs it with AVX-512 kernels.
+        ex = dataclasses.replace(ex, unit=simd.name,
+                                 peak_flops=float(simd.peak[ex.computed_as].value) / ex.cost_factor)
     unit = device.unit(ex.unit)
     is_matrix = workload.matrix_flops > 0
     vec_prec = vector_precision(simd, ex.computed_as)
@@ -144,8 +162,13 @@ def map_workload(workload: Workload, device: Device,
         chunks = ceil_div(max(1, workload.output_elements), VECTOR_GRAIN_ELEMENTS)
         cores_used = vec_cores
     amx = unit.kind == "matrix"
-    default = AMX_GEMM_EFFICIENCY if amx and workload.op_class in AMX_CLASSES \
-        else DEFAULT_CLASS_EFFICIENCY.get(workload.op_class, CPU_VECTOR_EFFICIENCY)
+    default = DEFAULT_CLASS_EFFICIENCY.get(workload.op_class, CPU_VECTOR_EFFICIENCY)
+    if amx and workload.op_class in AMX_CLASSES:
+        default = AMX_GEMM_EFFICIENCY
+    elif is_matrix and ex.computed_as == "bf16" and workload.op_class in REORDERED_CLASSES:
+        fp32_peak = float(simd.peak["fp32"].value) if "fp32" in simd.peak else 0.0
+        default = clamp_fraction(default * EAGER_BF16_CONV_SPEEDUP * fp32_peak
+                                 / float(unit.peak["bf16"].value)) if fp32_peak else default
     class_eff, source = achievable_fraction(calibration, workload.op_class, default)
     vec_class, _ = achievable_fraction(calibration, "elementwise", CPU_VECTOR_EFFICIENCY)
     padding = _amx_padding(workload, ex.computed_as) if amx and is_matrix else 1.0
