@@ -112,7 +112,8 @@ EAGER_BF16_CONV_SPEEDUP = 1.8
 # weights and writes a blocked copy, a memory pass that does not overlap the computation,
 # then computes from the copy. Measured on the 2-core Xeon test machine (bf16, batch 1,
 # 3x3 convolutions of equal FLOPs, eager): 64 channels at 56x56 (74 KB of weights) 315 us,
-# 512 channels at 7x7 (4.7 MB) 776 us; FP32 823 us (128 channels, 0.6 MB) vs 1277 us (9.4 MB).
+# 512 channels at 7x7 (4.7 MB) 776 us; FP32 823 us (128 channels, 0.6 MB) vs 1277 us (9.4 MB)
+# (bench/conv_weight_reorder.py prints these next to the model's estimate).
 REORDERED_CLASSES = ("conv", "depthwise_conv")
 
 # AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions
