@@ -83,3 +83,11 @@ def test_report_json_has_the_documented_keys(zoo_import):
                     "utilization", "efficiency"):
             assert key in entry
     assert sum(e["flops"] for e in report["subgraphs"]) == report["flops"]
+    # docs/report-schema.md names every key a kernel entry has, and nothing else
+    import re
+
+    from conftest import ROOT
+    doc = (ROOT / "docs" / "report-schema.md").read_text()
+    paragraph = doc[doc.index("Each `subgraphs` item:"):doc.index("CSV (`format=csv`)")]
+    documented = set(re.findall(r"`([a-z_]+)`", paragraph)) - {"subgraphs", "compute", "memory", "overhead"}
+    assert documented == set(report["subgraphs"][0]), documented ^ set(report["subgraphs"][0])
