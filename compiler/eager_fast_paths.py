@@ -52,6 +52,15 @@ def _innermost_module(node: Any) -> str | None:
     return list(stack.values())[-1][0] if stack else None
 
 
+def _layer_of(node: Any) -> str | None:
+    """The module whose forward ran the node: the layer itself, or the layer when the node
+    is its `activation` given as a module (nn.ReLU() / nn.GELU() instead of F.relu)."""
+    path = _innermost_module(node)
+    if path is not None and path.endswith(".activation"):
+        return path[: -len(".activation")]
+    return path
+
+
 def in_place_args(node: Any, layers: frozenset[str]) -> tuple | None:
     """The node's arguments in the order the fast path uses them when it runs the node in
     place (the buffer written first), or None when it does not. A residual add
@@ -59,7 +68,7 @@ def in_place_args(node: Any, layers: frozenset[str]) -> tuple | None:
     into the residual `x`, which the sublayer read as well."""
     import torch.fx
 
-    if not layers or str(node.target) not in IN_PLACE_TARGETS or _innermost_module(node) not in layers:
+    if not layers or str(node.target) not in IN_PLACE_TARGETS or _layer_of(node) not in layers:
         return None
     args = tuple(node.args)
     if str(node.target) == "aten.add.Tensor" and len(args) >= 2:

@@ -88,6 +88,18 @@ def test_encoder_fast_path_adds_and_activation_are_in_place(zoo_import):
     assert not any(graph.INPLACE_ATTR in op.attributes for op in vit_adds)
 
 
+def test_an_encoder_layer_with_an_activation_module_is_on_the_fast_path_too():
+    import torch
+
+    from compiler.model_zoo import BuiltModel
+
+    layer = torch.nn.TransformerEncoderLayer(32, 2, 64, activation=torch.nn.GELU(), batch_first=True)
+    module = import_model(BuiltModel("enc", torch.nn.Sequential(layer).eval(),
+                                     (torch.randn(1, 8, 32),), 1)).module
+    ops = [op for op in module.walk() if isinstance(op, (graph.AddOp, graph.GeluOp))]
+    assert len(ops) == 3 and all(graph.INPLACE_ATTR in op.attributes for op in ops)
+
+
 @pytest.mark.parametrize("change", ["batch_first", "training", "eps", "hook"])
 def test_encoder_layers_off_the_fast_path_stay_out_of_place(change):
     import torch
