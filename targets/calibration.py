@@ -22,7 +22,9 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
     dispatch_overhead_s (spread)     one-element op through an nn.Module  [applied]
     launch_overhead_s (spread)       thread-pool fork/join                 [applied]
     bandwidth   {level: {bytes_per_s (spread), method, copy_/read_/copy_one_thread_
-                 bytes_per_s, buffer sizes, timings}}            [applied, by level name]
+                 bytes_per_s, buffer sizes, timings, [effective_capacity_bytes, sweep]}}
+                 [applied, by level name; a measured effective capacity replaces a larger
+                 reported one (a VM's last-level cache is a share of the socket's)]
     first_touch bytes_per_s (spread) of page-faulting fresh memory   [applied]
     op_classes  {op class: {precision: {"bands": [band...],
                                         "ops": {op kind: {"bands": [band...]}}}}}
@@ -122,6 +124,7 @@ class Calibration:
     clock_hz: float | None = None
     first_touch_bytes_per_s: float | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    capacities: Mapping[str, int] = dataclasses.field(default_factory=dict)  # level -> bytes
     # class -> precision -> op kind -> bands, for classes measured with several op kinds
     op_bands: Mapping[str, Mapping[str, Mapping[str, tuple[Band, ...]]]] = dataclasses.field(
         default_factory=dict)
@@ -169,6 +172,8 @@ class Calibration:
             lines.append(f"  first touch of fresh memory: {self.first_touch_bytes_per_s / 1e9:.2f} GB/s")
         for level, (bw, method) in self.bandwidth.items():
             lines.append(f"  {level}: {bw.median / 1e9:.1f} GB/s ({bw.min / 1e9:.1f}-{bw.max / 1e9:.1f}; {method})")
+            if level in self.capacities:
+                lines.append(f"  {level}: effective capacity {self.capacities[level] / 2**20:.0f} MiB measured")
         for cls, per_prec in self.bands.items():
             for prec, bands in per_prec.items():
                 effs = ", ".join(f"{b.flops_center:.0e}:{b.efficiency:.3f}" for b in bands)
@@ -193,10 +198,18 @@ class Calibration:
                 memory.append(level)
                 continue
             bw, method = measured
-            memory.append(dataclasses.replace(level, measured_bandwidth_bytes_per_s=Sourced(
+            level = dataclasses.replace(level, measured_bandwidth_bytes_per_s=Sourced(
                 bw.median, src, "measured",
                 note=f"{method}; median of repeats, spread {bw.min:.4g}-{bw.max:.4g} B/s",
-                citations=cite)))
+                citations=cite))
+            capacity = self.capacities.get(level.name)
+            if capacity is not None and capacity < float(level.capacity_bytes.value):
+                level = dataclasses.replace(level, capacity_bytes=Sourced(
+                    capacity, src, "measured",
+                    note=f"largest copy (source + destination) still at this level's bandwidth; "
+                         f"the OS reports {float(level.capacity_bytes.value):.6g} B",
+                    citations=cite))
+            memory.append(level)
         overheads = device.overheads
         if self.dispatch_overhead_s is not None:
             overheads = dataclasses.replace(overheads, framework_dispatch_s=Sourced(
@@ -379,12 +392,19 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
                 op_bands.setdefault(cls, {}).setdefault(prec, {})[kind] = _band_list(
                     c, c.obj(sub, w).get("bands"), w)
     bandwidth: dict[str, tuple[Spread, str]] = {}
+    capacities: dict[str, int] = {}
     for level, entry in c.obj(data.get("bandwidth", {}), "bandwidth").items():
         e = c.obj(entry, f"bandwidth.{level}")
         if "bytes_per_s" not in e:
             c.fail(f"bandwidth.{level}", "missing 'bytes_per_s'")
         bandwidth[level] = (c.spread(e["bytes_per_s"], f"bandwidth.{level}.bytes_per_s"),
                             str(e.get("method", "")))
+        if e.get("effective_capacity_bytes") is not None:
+            cap = e["effective_capacity_bytes"]
+            if isinstance(cap, bool) or not isinstance(cap, int) or cap <= 0:
+                c.fail(f"bandwidth.{level}.effective_capacity_bytes",
+                       f"must be a positive integer, got {cap!r}")
+            capacities[level] = cap
     dispatch = launch = clock = first_touch = None
     if data.get("first_touch") is not None:
         ft = c.obj(data["first_touch"], "first_touch")
@@ -405,7 +425,8 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         date=str(data.get("date", "")), target=target,
         machine=MappingProxyType(dict(machine)), software=MappingProxyType(dict(software)),
         bands=MappingProxyType({k: MappingProxyType(v) for k, v in bands.items()}),
-        bandwidth=MappingProxyType(bandwidth), dispatch_overhead_s=dispatch,
+        bandwidth=MappingProxyType(bandwidth), capacities=MappingProxyType(capacities),
+        dispatch_overhead_s=dispatch,
         launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch, raw=MappingProxyType(data),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
                                    for c, v in op_bands.items()}))

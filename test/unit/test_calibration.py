@@ -283,6 +283,49 @@ def test_calibrated_bandwidth_moves_memory_bound_time_the_right_way():
     assert "synthetic" in fig.citation and "calibration" in fast.sources
 
 
+def test_a_measured_effective_cache_capacity_replaces_a_larger_reported_one():
+    """A VM's last-level cache is a share of its host socket's: a working set between the
+    measured and the reported capacity is served by the next level out."""
+    shared = [lvl for lvl in HOST.memory[:-1] if lvl.scope != "per_unit"]
+    if not shared:
+        pytest.skip("this host reports no shared cache")
+    llc = shared[-1]
+    reported = int(float(llc.capacity_bytes.value))
+    doc = document(bandwidth={llc.name: 5e10})
+    doc["bandwidth"][llc.name]["effective_capacity_bytes"] = reported // 8
+    device = from_dict(doc).apply(HOST)
+    fig = device.memory_level(llc.name).capacity_bytes
+    assert fig.value == reported // 8 and fig.kind == "measured"
+    assert f"the OS reports {float(reported):.6g} B" in fig.note
+    assert from_dict(doc).capacities == {llc.name: reported // 8}
+    # a working set of half the reported capacity now comes from the next level out
+    w = elementwise_workload(reported // 2 // 8, "fp32")     # reads + writes reported / 2
+    names = [lvl.name for lvl in HOST.memory]
+    assert names.index(cpu_model.map_workload(w, device).memory_level) > names.index(llc.name)
+    # a larger "effective" capacity than the reported one changes nothing
+    doc["bandwidth"][llc.name]["effective_capacity_bytes"] = reported * 2
+    assert from_dict(doc).apply(HOST).memory_level(llc.name).capacity_bytes == llc.capacity_bytes
+
+
+def test_the_cache_sweep_finds_the_knee_where_copies_fall_to_dram_speed():
+    from compiler.calibrate.memory import effective_capacity, level_plan
+
+    mib = 1 << 20
+    # the Xeon VM's sweep (GB/s of read + written bytes), DRAM 23.8 GB/s
+    xeon = [(4 * mib, 44.7e9), (8 * mib, 48.2e9), (16 * mib, 51.1e9), (32 * mib, 51.1e9),
+            (64 * mib, 24.1e9), (120 * mib, 22.9e9)]
+    assert effective_capacity(xeon, 23.8e9) == (64 * mib, pytest.approx(49.65e9))
+    assert effective_capacity(xeon[:4], 23.8e9) is None        # never fell: the reported size stands
+    assert effective_capacity([(4 * mib, 20e9)], 23.8e9) is None  # no faster than DRAM
+    levels = [{"name": "l1d", "scope": "per_unit", "capacity_bytes": 48 * 1024},
+              {"name": "l2", "scope": "per_unit", "capacity_bytes": 2 * mib},
+              {"name": "l3", "scope": "total", "capacity_bytes": 480 * mib},
+              {"name": "dram", "scope": "total", "capacity_bytes": 24 << 30}]
+    l3 = level_plan(levels, 2, quick=False)[2]
+    assert l3["sweep_src_bytes"] == [4 * mib, 8 * mib, 16 * mib, 32 * mib, 64 * mib, 120 * mib]
+    assert "sweep_src_bytes" not in level_plan(levels, 2, quick=True)[2]
+
+
 def test_dispatch_overhead_and_clock_are_applied():
     clock = float(HOST.compute.boost_clock_hz.value) * 1.25
     dev = from_dict(document(dispatch=7e-6, clock=clock)).apply(HOST)
@@ -334,6 +377,8 @@ def test_overhead_bound_benchmarks_are_not_fitted():
     (lambda d: d["bandwidth"]["dram"]["bytes_per_s"].update(min=1e12), "min <= median <= max"),
     (lambda d: d.update(dispatch_overhead_s={"min": 1, "median": "x", "max": 2}),
      "dispatch_overhead_s.median: expected a number"),
+    (lambda d: d["bandwidth"]["dram"].update(effective_capacity_bytes=-1),
+     "bandwidth.dram.effective_capacity_bytes: must be a positive integer, got -1"),
 ])
 def test_bad_calibration_files_are_clean_errors(tmp_path, mutate, message):
     doc = document({"matmul": [(1e6, 0.5)]}, bandwidth={"dram": 2e10})
