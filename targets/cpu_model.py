@@ -89,7 +89,7 @@ FRESH_ALLOCATION_MIN_BYTES = 4 * 1024 * 1024 * 8
 # 1024 FLOP/cycle per core at the 3.9 GHz maximum turbo (Hardwareluxx, Xeon 6900P table,
 # 2024-09): 1229 / 3994 = 0.308 (4 threads 0.293; the AMX clock may be lower, so this is
 # a floor). This project's calibration of a 2-core AMX Xeon VM agrees: eager PyTorch BF16
-# matmuls reach 0.04-0.27 of the AMX peak (targets/calibrations/ci-host-xeon-2core.json).
+# matmuls reach 0.04-0.27 of the AMX peak (targets/calibrations/ci-host-xeon-2core-0305.json).
 AMX_GEMM_EFFICIENCY = 1229e9 / (1024 * 3.9e9)                    # 0.308
 AMX_CLASSES = ("matmul", "attention")
 
@@ -101,7 +101,7 @@ AMX_CLASSES = ("matmul", "attention")
 # range, as a fraction of the BF16 unit's peak: 0.576 x 1.8 / 2 = 0.52 with AVX512-BF16,
 # 0.576 x 1.8 / 16 = 0.065 on AMX tiles. This project's calibration of a 2-core AMX Xeon
 # VM agrees: eager BF16 convolutions at 0.04-0.12 of the AMX peak, models 1.1-2.7x faster
-# than in FP32 (targets/calibrations/ci-host-xeon-2core.json, targets/measurements/).
+# than in FP32 (targets/calibrations/ci-host-xeon-2core-0305.json, targets/measurements/).
 EAGER_BF16_CONV_SPEEDUP = 1.8
 
 # PyTorch without weight prepacking (eager, and torch.compile without freezing) hands oneDNN

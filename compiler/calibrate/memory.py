@@ -176,7 +176,8 @@ def effective_capacity(sweep: list[tuple[int, float]], dram_bytes_per_s: float) 
     None when no copy falls to DRAM's rate (the reported capacity stands) or the cache is
     no faster than DRAM. A VM's share of its host's last-level cache is smaller than the
     socket's cache the OS reports: on the 2-vCPU Xeon VM (480 MiB reported) copies ran at
-    45-51 GB/s up to 32 MiB sources and at 23-24 GB/s from 64 MiB on."""
+    48-53 GB/s up to 32 MiB sources, 34 GB/s at 64 MiB and 25 GB/s at 120 MiB (DRAM 25.5)
+    (targets/calibrations/ci-host-xeon-2core.json)."""
     import statistics
 
     if not sweep or sweep[0][1] <= dram_bytes_per_s:
