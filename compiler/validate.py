@@ -294,7 +294,7 @@ def speed_drift(conditions: dict) -> str | None:
     """A line saying how much faster or slower this machine ran than when the calibration
     was measured (same machine), from the quiet time of the reference 512^3 GEMM both runs
     record. A VM's speed follows its neighbours: on the 2-vCPU Xeon test VM the same
-    calibration met runs 21% faster on a later day (0.769 vs 0.929 ms), and the estimates
+    calibration met runs 21% faster an hour later (0.769 vs 0.929 ms), and the estimates
     from it came out that much slow. Nothing when within 5 %."""
     now, then = conditions.get("reference_gemm_best_s"), conditions.get("calibration_reference_gemm_s")
     if not now or not then or abs(then / now - 1) <= 0.05:

@@ -36,9 +36,13 @@ def reason(entry: dict) -> str:
     text = _bound_reason(entry)
     reorder = entry.get("weight_reorder_s") or 0.0
     if entry["bottleneck"] != "overhead" and reorder >= 0.1 * entry["latency_s"] > 0:
-        text += (f"; plus {reorder * 1e6:.1f} us reordering {entry['weight_reorder_bytes'] / 1e6:.2f} MB "
-                 "of weights into the library's blocked layout")
+        text += f"; plus {reorder * 1e6:.1f} us {_reordering(entry)}"
     return text
+
+
+def _reordering(entry: dict) -> str:
+    return (f"reordering {entry['weight_reorder_bytes'] / 1e6:.2f} MB of weights into the "
+            "library's blocked layout")
 
 
 def _bound_reason(entry: dict) -> str:
@@ -50,8 +54,7 @@ def _bound_reason(entry: dict) -> str:
                     f"({touch * 1e6:.1f} us, the allocator's) exceeds its {work * 1e6:.2f} us of work")
         reorder = entry.get("weight_reorder_s") or 0.0
         if reorder > entry["overhead_s"] / 2:
-            return (f"reordering {entry['weight_reorder_bytes'] / 1e6:.2f} MB of weights into the "
-                    f"library's blocked layout ({reorder * 1e6:.1f} us, every call) exceeds its "
+            return (f"{_reordering(entry)} ({reorder * 1e6:.1f} us, every call) exceeds its "
                     f"{work * 1e6:.2f} us of work")
         return f"launch/dispatch overhead {entry['overhead_s'] * 1e6:.1f} us exceeds its {work * 1e6:.2f} us of work"
     if entry["bottleneck"] == "memory":

@@ -49,6 +49,12 @@ def _rates(m: Measurement, nbytes: float, overhead: float = 0.0) -> dict:
     return _spread([nbytes / max(t - overhead, 1e-9) for t in m.times])
 
 
+def _copy_rates(m: Measurement, n: int, dispatch_s: float) -> dict | None:
+    """Bandwidth of `m`, a copy of `n` float32s (read + written bytes, net of dispatch); None
+    for a copy shorter than twice the dispatch overhead, which cannot be timed."""
+    return _rates(m, 2 * 4 * n, dispatch_s) if m.median_s > 2 * dispatch_s else None
+
+
 def dispatch_overheads(timer: Timer) -> tuple[dict, dict, dict]:
     """(through a module, bare op, raw measurements) of a one-element op."""
     import torch
@@ -168,18 +174,16 @@ def level_plan(levels: list[dict], cores: int, quick: bool) -> list[dict]:
     return plan
 
 
-def effective_capacity(sweep: list[tuple[int, float]], dram_bytes_per_s: float) -> tuple[int, float] | None:
-    """(capacity, bandwidth) of a shared cache from copies of growing size: `sweep` holds
-    (source bytes, copy bandwidth) ascending. The cache holds a copy while its bandwidth
-    stays above the geometric mean of the smallest copy's and DRAM's; the capacity is the
-    largest such copy's source + destination, the bandwidth the median over those copies.
+def effective_capacity(sweep: list[tuple[int, float]], dram_bytes_per_s: float) -> tuple[int, dict] | None:
+    """(capacity, bandwidth spread) of a shared cache from copies of growing size: `sweep`
+    holds (source bytes, copy bandwidth) ascending. The cache holds a copy while its
+    bandwidth stays above the geometric mean of the smallest copy's and DRAM's; the capacity
+    is the largest such copy's source + destination, the bandwidth the spread over them.
     None when no copy falls to DRAM's rate (the reported capacity stands) or the cache is
     no faster than DRAM. A VM's share of its host's last-level cache is smaller than the
     socket's cache the OS reports: on the 2-vCPU Xeon VM (480 MiB reported) copies ran at
     48-53 GB/s up to 32 MiB sources, 34 GB/s at 64 MiB and 25 GB/s at 120 MiB (DRAM 25.5)
     (targets/calibrations/ci-host-xeon-2core.json)."""
-    import statistics
-
     if not sweep or sweep[0][1] <= dram_bytes_per_s:
         return None
     threshold = (sweep[0][1] * dram_bytes_per_s) ** 0.5
@@ -190,7 +194,7 @@ def effective_capacity(sweep: list[tuple[int, float]], dram_bytes_per_s: float) 
         inside.append((src, bw))
     if len(inside) == len(sweep):
         return None
-    return 2 * inside[-1][0], statistics.median(bw for _, bw in inside)
+    return 2 * inside[-1][0], _spread([bw for _, bw in inside])
 
 
 def bandwidths(timer: Timer, plan: list[dict], dispatch_s: float,
@@ -207,9 +211,7 @@ def bandwidths(timer: Timer, plan: list[dict], dispatch_s: float,
             n_copy = max(1024, p["copy_src_bytes"] // 4)
             src, dst = torch.randn(n_copy), torch.empty(n_copy)
             copy = timer.measure(lambda: dst.copy_(src))
-            # A copy shorter than twice the dispatch overhead cannot be timed: not recorded.
-            copy_rates = (_rates(copy, 2 * 4 * n_copy, dispatch_s)
-                          if copy.median_s > 2 * dispatch_s else None)
+            copy_rates = _copy_rates(copy, n_copy, dispatch_s)
             # One thread's share: what a kernel the model leaves on one core can stream.
             threads = torch.get_num_threads()
             try:
@@ -217,8 +219,7 @@ def bandwidths(timer: Timer, plan: list[dict], dispatch_s: float,
                 copy1 = timer.measure(lambda: dst.copy_(src))
             finally:
                 torch.set_num_threads(threads)
-            copy1_rates = (_rates(copy1, 2 * 4 * n_copy, dispatch_s)
-                           if copy1.median_s > 2 * dispatch_s else None)
+            copy1_rates = _copy_rates(copy1, n_copy, dispatch_s)
             del src, dst
             n_read = max(256, p["read_bytes"] // 4)
             reps = max(1, total_read // (4 * n_read))
@@ -230,12 +231,15 @@ def bandwidths(timer: Timer, plan: list[dict], dispatch_s: float,
         sweep = []
         for src_bytes in p.get("sweep_src_bytes", []):
             n = max(1024, src_bytes // 4)
-            with torch.inference_mode():
-                src, dst = torch.randn(n), torch.empty(n)
-                m = timer.measure(lambda: dst.copy_(src))
-                del src, dst
-            if m.median_s > 2 * dispatch_s:
-                sweep.append((4 * n, 2 * 4 * n / (m.median_s - dispatch_s)))
+            if n == n_copy:      # the level's own copy, measured above
+                rates = copy_rates
+            else:
+                with torch.inference_mode():
+                    src, dst = torch.randn(n), torch.empty(n)
+                    rates = _copy_rates(timer.measure(lambda: dst.copy_(src)), n, dispatch_s)
+                    del src, dst
+            if rates:
+                sweep.append((4 * n, rates["median"]))
         if copy_rates is None:
             p = dict(p, method="read")
         chosen = read_rates if p["method"] == "read" else copy_rates
@@ -267,11 +271,9 @@ def _apply_sweeps(out: dict, plan: list[dict]) -> None:
         found = effective_capacity(sweep, dram["median"])
         if found is None:
             continue
-        capacity, bw = found
-        inside = [b for src, b in sweep if 2 * src <= capacity]
+        capacity, spread = found
         entry.update({
-            "bytes_per_s": {"min": min(inside), "median": bw, "max": max(inside)},
-            "effective_capacity_bytes": capacity,
+            "bytes_per_s": spread, "effective_capacity_bytes": capacity,
             "method": "copy sweep: dst.copy_(src) from past the private caches up, doubling; "
                       "(read + written bytes) / (time - dispatch) over the copies the level "
                       "held (their bandwidth above the geometric mean of the smallest copy's "

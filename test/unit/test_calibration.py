@@ -314,7 +314,8 @@ def test_the_cache_sweep_finds_the_knee_where_copies_fall_to_dram_speed():
     # the Xeon VM's sweep (GB/s of read + written bytes), DRAM 23.8 GB/s
     xeon = [(4 * mib, 44.7e9), (8 * mib, 48.2e9), (16 * mib, 51.1e9), (32 * mib, 51.1e9),
             (64 * mib, 24.1e9), (120 * mib, 22.9e9)]
-    assert effective_capacity(xeon, 23.8e9) == (64 * mib, pytest.approx(49.65e9))
+    assert effective_capacity(xeon, 23.8e9) == (
+        64 * mib, {"min": 44.7e9, "median": pytest.approx(49.65e9), "max": 51.1e9})
     assert effective_capacity(xeon[:4], 23.8e9) is None        # never fell: the reported size stands
     assert effective_capacity([(4 * mib, 20e9)], 23.8e9) is None  # no faster than DRAM
     levels = [{"name": "l1d", "scope": "per_unit", "capacity_bytes": 48 * 1024},
@@ -324,6 +325,27 @@ def test_the_cache_sweep_finds_the_knee_where_copies_fall_to_dram_speed():
     l3 = level_plan(levels, 2, quick=False)[2]
     assert l3["sweep_src_bytes"] == [4 * mib, 8 * mib, 16 * mib, 32 * mib, 64 * mib, 120 * mib]
     assert "sweep_src_bytes" not in level_plan(levels, 2, quick=True)[2]
+
+
+def test_the_sweep_measures_each_copy_once_and_records_the_knee():
+    """bandwidths() times every sweep size but the level's own copy, which it reuses, and a
+    capacity it records is the source + destination of one of the copies."""
+    from compiler.calibrate.memory import bandwidths
+    from compiler.calibrate.timing import Timer
+
+    mib = 1 << 20
+    plan = [{"name": "l3", "copy_src_bytes": 4 * mib, "read_bytes": mib, "method": "copy",
+             "sweep_src_bytes": [mib, 2 * mib, 4 * mib]},
+            {"name": "dram", "copy_src_bytes": 8 * mib, "read_bytes": mib, "method": "copy"}]
+    timer = Timer(threads=1, repeats=1, min_time_s=0.002, warmup=0, max_foreign=1.0)
+    out = bandwidths(timer, plan, dispatch_s=1e-7)
+    sweep = out["l3"]["sweep"]
+    assert [p["copy_src_bytes"] for p in sweep] == [mib, 2 * mib, 4 * mib]
+    assert sweep[-1]["copy_bytes_per_s"] == out["l3"]["copy_bytes_per_s"]["median"]
+    assert all(p["copy_bytes_per_s"] > 0 for p in sweep)
+    assert "sweep" not in out["dram"]
+    capacity = out["l3"].get("effective_capacity_bytes")
+    assert capacity is None or capacity in {2 * p["copy_src_bytes"] for p in sweep[:-1]}
 
 
 def test_dispatch_overhead_and_clock_are_applied():
