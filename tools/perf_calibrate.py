@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--max-foreign-load must be in (0, 1]")
     if args.refit:
         from compiler.calibrate.machine import recorded_host
-        from targets.calibration import CalibrationError, fit, from_dict
+        from targets.calibration import CalibrationError, from_dict
+        from targets.calibration_fit import fit
 
         try:
             with open(args.refit) as stream:

@@ -66,7 +66,7 @@ def benchmark_workloads(module, inputs, name: str) -> list:
 def run_bench(bench: Bench, precision: str, timer: Timer) -> dict:
     import torch
 
-    from targets.calibration import workload_to_dict
+    from targets.calibration_fit import workload_to_dict
 
     module, inputs = bench.build(torch_dtype(precision))
     module = module.eval()
@@ -94,7 +94,8 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     import torch
 
     from targets import host
-    from targets.calibration import SCHEMA, SCHEMA_VERSION, fit
+    from targets.calibration import SCHEMA, SCHEMA_VERSION
+    from targets.calibration_fit import fit
 
     settings = PRESET_SETTINGS[preset]
     repeats = repeats or settings.repeats
@@ -198,7 +199,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         bar.finish("measured; the fit failed")
         raise FitError(f"the fit failed ({type(err).__name__}: {err}); the measurements are "
                        "kept, refit them with perf-calibrate --refit", doc) from err
-    from targets.calibration import calibrated_host
+    from targets.calibration_fit import calibrated_host
 
     calibrated = calibrated_host(doc, device, "<perf-calibrate>")
     for precision in precisions:

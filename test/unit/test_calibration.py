@@ -17,8 +17,9 @@ from conftest import ROOT
 from compiler.calibrate.machine import bf16_supported
 from targets import cpu_model, roofline
 from targets.calibration import (
-    SCHEMA, SCHEMA_VERSION, CalibrationError, fit_one, from_dict, interpolate, load, op_kind,
+    SCHEMA, SCHEMA_VERSION, CalibrationError, from_dict, interpolate, load, op_kind,
 )
+from targets.calibration_fit import fit_one
 from targets.catalog import load_device
 from targets.host import probe
 from targets.workload import OP_CLASSES
