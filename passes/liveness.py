@@ -116,12 +116,14 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
     return MemoryFootprint(sum(plan.weights.values()), peak, workspace, peak_unit)
 
 
-def fresh_pages(plan: Schedule, pinned: bool = False) -> dict[Operation, int]:
+def fresh_pages(plan: Schedule, pinned: bool = False,
+                plain_layout: bool = True) -> dict[Operation, int]:
     """Bytes each unit's outputs find on fresh pages when the module whose `schedule` is
     `plan` runs repeatedly on glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
     to the assigned precision) and inputs stay allocated across runs. `pinned`: glibc
-    with its thresholds fixed by mallopt (targets/glibc_heap.fresh_bytes_per_step)."""
-    steps = [(list(step.allocs), list(step.frees), reorder_scratch(step.unit))
+    with its thresholds fixed by mallopt (targets/glibc_heap.fresh_bytes_per_step).
+    `plain_layout`: activations in PyTorch's default layout, as eager code passes them."""
+    steps = [(list(step.allocs), list(step.frees), reorder_scratch(step.unit, plain_layout))
              for step in plan.steps]
     weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
     fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()),
@@ -129,16 +131,18 @@ def fresh_pages(plan: Schedule, pinned: bool = False) -> dict[Operation, int]:
     return {step.unit: nbytes for step, nbytes in zip(plan.steps, fresh)}
 
 
-def reorder_scratch(unit: Operation) -> list[int]:
-    """Temporaries an eager CPU convolution allocates: PyTorch hands NCHW tensors to
-    oneDNN, which reorders source, weights and destination into its blocked layouts
-    (nChw16c with AVX-512, nChw8c with AVX2) and the destination back, on every call.
-    With them the simulated page faults match the counted ones (median ratio 1.00 on a
-    Zen 3 VM, 0.94 on a Xeon VM; bench/allocator_faults.py)."""
+def reorder_scratch(unit: Operation, plain_layout: bool = True) -> list[int]:
+    """Temporaries a CPU convolution allocates on every call: oneDNN reorders the plain
+    OIHW weights into its blocked layout and, when PyTorch hands it NCHW activations
+    (eager), the source into a blocked copy (nChw16c with AVX-512, nChw8c with AVX2) and
+    computes into a blocked destination that it reorders back (ONEDNN_VERBOSE shows the
+    three reorders per call). With them the simulated page faults match the counted ones
+    (median ratio 1.00 on a Zen 3 VM, 0.94 on a Xeon VM; bench/allocator_faults.py).
+    Channels-last activations (a compiled graph) are used as they are."""
     if U.dominant(unit)[1].op_class not in (W.CONV, W.DEPTHWISE_CONV):
         return []
     t = U.traffic(unit)
-    return [t.bytes_in, t.bytes_weights, t.bytes_out]
+    return [t.bytes_in, t.bytes_weights, t.bytes_out] if plain_layout else [t.bytes_weights]
 
 
 def assigned_precision(unit: Operation) -> str | None:

@@ -35,6 +35,6 @@ class MapCpuPass(MapPass):
             raise ValueError(f"unknown allocator '{self.allocator}'; valid allocators: "
                              f"{', '.join(ALLOCATORS)}")
 
-    def fresh_pages(self, plan: Schedule) -> dict[Operation, int]:
+    def fresh_pages(self, plan: Schedule, plain_layout: bool) -> dict[Operation, int]:
         # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
-        return fresh_pages(plan, pinned=self.allocator == "pinned")
+        return fresh_pages(plan, pinned=self.allocator == "pinned", plain_layout=plain_layout)

@@ -23,7 +23,7 @@ from xdsl.passes import ModulePass
 from dialects.perf import KERNEL_OPS, KernelOp, RegionUnitOp
 from passes import units as U
 from passes.diagnostic import DiagnosticError
-from passes.fuse import kind
+from passes.fuse import FUSED_ATTR, kind
 from passes.liveness import Schedule, schedule
 from passes.outline import outline, rewrap
 from targets.calibration import load as load_calibration
@@ -148,8 +148,9 @@ class MapPass(ModulePass):
         """The target's mapping model, `targets/<target>_model.py`."""
         return importlib.import_module(f"targets.{self.TARGET}_model")
 
-    def fresh_pages(self, plan: Schedule) -> dict[Operation, int]:
-        """Bytes each unit's outputs fault in afresh per run; only a host allocator does."""
+    def fresh_pages(self, plan: Schedule, plain_layout: bool) -> dict[Operation, int]:
+        """Bytes each unit's outputs fault in afresh per run; only a host allocator does.
+        `plain_layout`: the runtime passes activations in PyTorch's default layout (eager)."""
         return {}
 
     def calibration_fractions(self, workload) -> dict[str, float] | None:
@@ -168,12 +169,13 @@ class MapPass(ModulePass):
         weighted_util = weighted_eff = total_flops = 0.0
         plan = schedule(op)
         model_weights = sum(plan.weights.values())  # they share the device's on-chip memory
-        fresh = self.fresh_pages(plan)
+        plain = FUSED_ATTR not in op.attributes  # eager: tensors in PyTorch's default layout
+        fresh = self.fresh_pages(plan, plain)
         for unit in list(U.units(op)):
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
             workload = dataclasses.replace(U.workload(unit), model_weight_bytes=model_weights,
-                                           fresh_bytes=fresh.get(unit))
+                                           fresh_bytes=fresh.get(unit), plain_layout=plain)
             try:
                 mapping = model.map_workload(workload, device, self.calibration_fractions(workload))
             except ValueError as err:  # refused precision, impossible mapping

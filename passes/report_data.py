@@ -34,15 +34,25 @@ def dominant_precision(kernels: list[KernelOp]) -> str:
 def reason(entry: dict) -> str:
     """Why a kernel takes the time it takes, in one line with its figures."""
     text = _bound_reason(entry)
-    reorder = entry.get("weight_reorder_s") or 0.0
+    reorder = _reorder_s(entry)
     if entry["bottleneck"] != "overhead" and reorder >= 0.1 * entry["latency_s"] > 0:
         text += f"; plus {reorder * 1e6:.1f} us {_reordering(entry)}"
     return text
 
 
+def _reorder_s(entry: dict) -> float:
+    return (entry.get("weight_reorder_s") or 0.0) + (entry.get("activation_reorder_s") or 0.0)
+
+
 def _reordering(entry: dict) -> str:
-    return (f"reordering {entry['weight_reorder_bytes'] / 1e6:.2f} MB of weights into the "
-            "library's blocked layout")
+    moved = [f"{_decimal_bytes(entry[key])} of {what}" for key, what in
+             (("weight_reorder_bytes", "weights"), ("activation_reorder_bytes", "activations"))
+             if entry.get(key)]
+    return f"reordering {' and '.join(moved)} to and from the library's blocked layout"
+
+
+def _decimal_bytes(nbytes: int) -> str:
+    return f"{nbytes / 1e6:.2f} MB" if nbytes >= 10_000 else f"{nbytes / 1e3:.1f} KB"
 
 
 def _bound_reason(entry: dict) -> str:
@@ -52,7 +62,7 @@ def _bound_reason(entry: dict) -> str:
         if touch > entry["overhead_s"] / 2:
             return (f"first touch of {entry['fresh_bytes'] / 1e6:.2f} MB of fresh pages "
                     f"({touch * 1e6:.1f} us, the allocator's) exceeds its {work * 1e6:.2f} us of work")
-        reorder = entry.get("weight_reorder_s") or 0.0
+        reorder = _reorder_s(entry)
         if reorder > entry["overhead_s"] / 2:
             return (f"{_reordering(entry)} ({reorder * 1e6:.1f} us, every call) exceeds its "
                     f"{work * 1e6:.2f} us of work")
@@ -91,6 +101,8 @@ def kernel_entry(k: KernelOp) -> dict:
         "first_touch_s": _attr(k, "first_touch_s", 0.0), "fresh_bytes": _attr(k, "fresh_bytes", 0),
         "weight_reorder_s": _attr(k, "weight_reorder_s", 0.0),
         "weight_reorder_bytes": _attr(k, "weight_reorder_bytes", 0),
+        "activation_reorder_s": _attr(k, "activation_reorder_s", 0.0),
+        "activation_reorder_bytes": _attr(k, "activation_reorder_bytes", 0),
     }
     entry["reason"] = reason(entry)
     return entry

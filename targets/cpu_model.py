@@ -115,6 +115,15 @@ EAGER_BF16_CONV_SPEEDUP = 1.8
 # 512 channels at 7x7 (4.7 MB) 776 us; FP32 823 us (128 channels, 0.6 MB) vs 1277 us (9.4 MB)
 # (bench/conv_weight_reorder.py prints these next to the model's estimate).
 REORDERED_CLASSES = ("conv", "depthwise_conv")
+# The same holds for a convolution's activations when eager PyTorch passes them in its
+# default NCHW layout: oneDNN picks a blocked layout (nChw16c with AVX-512, nChw8c with AVX2,
+# nhwc for AMX), so every call reorders the source into it and the blocked result back
+# (ONEDNN_VERBOSE on the 2-core Xeon test machine, torch 2.14: reorder, weight reorder,
+# convolution, reorder for 1x1, 3x3 and depthwise layers in FP32 and BF16). Two more memory
+# passes over each tensor; they dominate a depthwise or pointwise layer, whose arithmetic is
+# small: 96-channel 3x3 depthwise at 112x112, FP32, 262 us channels-last vs 3744 us NCHW of
+# which page faults of the fresh copies are most (see liveness.reorder_scratch). A source with
+# fewer channels than a vector (an image) is read as is in FP32; that one pass is not modelled.
 
 # AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions
 # Programming Reference, ch. 3 "Intel AMX": TMM registers up to 16 rows x 64 bytes), so
@@ -194,11 +203,12 @@ def map_workload(workload: Workload, device: Device,
     if reorder_bytes:
         # The reorder reads the plain weights from where they live and writes the blocked
         # copy to the level that holds it; the kernel then reads the copy from there.
-        plain = weight_level if farther else level
-        copy = serving_level(device, reorder_bytes, per_unit_bytes=reorder_bytes / cores_used)
-        reorder_s = (reorder_bytes / plain.achievable_bandwidth_bytes_per_s
-                     + reorder_bytes / copy.achievable_bandwidth_bytes_per_s)
+        reorder_s = _copy_s(device, reorder_bytes, cores_used,
+                            source=weight_level if farther else level)
         streamed = 0
+    activation_bytes = activation_reorder_bytes(workload)
+    activation_s = (_copy_s(device, workload.bytes_in, cores_used)
+                    + _copy_s(device, workload.bytes_out, cores_used)) if activation_bytes else 0.0
     isa = set(cpu.isa_extensions)
     width = _i(cpu.simd_width_bits)
     overhead = float(device.overheads.framework_dispatch_s.value) \
@@ -206,7 +216,7 @@ def map_workload(workload: Workload, device: Device,
     if cores_used > 1:  # fork/join of the intra-op thread pool
         overhead += float(device.overheads.launch_s.value)
     first_touch_s = fresh_allocation_s(workload, device)
-    overhead += first_touch_s + reorder_s
+    overhead += first_touch_s + reorder_s + activation_s
     details: dict[str, int | float | str | bool] = {
         "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
         "grain": GEMM_GRAIN_MACS if is_matrix else VECTOR_GRAIN_ELEMENTS,
@@ -223,6 +233,7 @@ def map_workload(workload: Workload, device: Device,
         "first_touch_s": first_touch_s,
         "fresh_bytes": fresh_bytes(workload) if first_touch_s else 0,
         "weight_reorder_s": reorder_s, "weight_reorder_bytes": reorder_bytes,
+        "activation_reorder_s": activation_s, "activation_reorder_bytes": activation_bytes,
     }
     return Mapping(
         target="cpu", device=device.name,
@@ -244,6 +255,24 @@ def weight_reorder_bytes(workload: Workload, amx: bool) -> int:
     return 0
 
 
+def activation_reorder_bytes(workload: Workload) -> int:
+    """Activation bytes a convolution reorders on every call, source and result: all of
+    them when they come in PyTorch's default layout (eager), none when channels-last."""
+    if workload.op_class in REORDERED_CLASSES and workload.plain_layout:
+        return workload.bytes_in + workload.bytes_out
+    return 0
+
+
+def _copy_s(device: Device, nbytes: int, cores: int, source=None) -> float:
+    """Time to read `nbytes` (from `source`, or the level that holds them) and write a copy
+    to the level that holds the copy: one reorder pass, not overlapped with computation."""
+    if not nbytes:
+        return 0.0
+    copy = serving_level(device, nbytes, per_unit_bytes=nbytes / cores)
+    return (nbytes / (source or copy).achievable_bandwidth_bytes_per_s
+            + nbytes / copy.achievable_bandwidth_bytes_per_s)
+
+
 def fresh_bytes(workload: Workload) -> int:
     """Bytes of the kernel's outputs that land on fresh pages (before the in-place rule)."""
     if workload.fresh_bytes is not None:
@@ -256,7 +285,8 @@ def fresh_allocation_s(workload: Workload, device: Device) -> float:
     first-touch rate: the bytes the allocator simulation found fresh in the model's run
     (workload.fresh_bytes), or, for an op on its own, its output when that exceeds glibc's
     largest mmap threshold. Zero for an in-place op (it allocates nothing) and when the
-    device has no first-touch figure (only a calibration measures one)."""
+    device has no first-touch figure (the probed host has a published default, which a
+    calibration replaces with the machine's own)."""
     rate = device.overheads.first_touch_bytes_per_s
     if rate is None or workload.in_place:
         return 0.0

@@ -21,8 +21,9 @@ defaults), at the granularity that decides residency:
     growth faults those pages in again.
 Chunk headers, alignment slack, small-request bins and arenas of other threads are
 below this model's resolution (tensors are kilobytes to megabytes; PyTorch's eager ops
-allocate on the calling thread). Temporaries inside ops (oneDNN reorders, scratchpads)
-are invisible to the graph and not simulated.
+allocate on the calling thread). Temporaries inside ops are invisible to the graph; the
+caller names the ones that matter (passes/liveness.reorder_scratch: oneDNN's blocked
+copies of a convolution's tensors), and they are allocated and freed within their step.
 """
 
 from __future__ import annotations

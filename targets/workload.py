@@ -56,6 +56,10 @@ class Workload:
     working_set_bytes: int = 0    # bytes touched once (in + weights + out), for cache-level choice
     model_weight_bytes: int = 0   # weights of the whole model, which share on-chip memory
     in_place: bool = False        # eager code writes the result over its input: no new buffer
+    # Activations in PyTorch's default contiguous layout (NCHW), as eager code passes them;
+    # False for a compiled graph (torch.compile on CPU makes convolutions channels-last:
+    # torch/_inductor/graph.py decide_layout_opt, "for cpu backend and mkldnn enabled").
+    plain_layout: bool = True
     # Bytes of fresh pages its outputs land on in the model's steady-state run (targets/
     # glibc_heap.py); None: an op on its own, repeated (the mmap-threshold rule applies).
     fresh_bytes: int | None = None

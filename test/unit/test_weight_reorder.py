@@ -1,13 +1,13 @@
-"""map-cpu's weight-reorder pass through a whole model: every convolution pays for
-reordering exactly its own weights once per call, and the report names it where it costs."""
+"""map-cpu's reorder passes through a whole model: every convolution pays for reordering
+exactly its own weights once per call, and in eager code its NCHW activations too (not in a
+compiled graph, which is channels-last); the report names the reorders where they cost."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(scope="module")
-def resnet18_report():
+def _report(fuse: str):
     from compiler.context import make_context
     from compiler.importer import import_model
     from compiler.model_zoo import build
@@ -15,10 +15,23 @@ def resnet18_report():
     from passes.report_data import collect
 
     module = import_model(build("resnet18", 1)).module
-    for p in build_pipeline("annotate-deps,assign-precision{default=fp32},"
+    for p in build_pipeline(f"{fuse}annotate-deps,assign-precision{{default=fp32}},"
                             "map-cpu{device=i7-12700k},cost"):
         p.apply(make_context(), module)
     return collect(module)
+
+
+@pytest.fixture(scope="module")
+def resnet18_report():
+    return _report("")
+
+
+def test_a_compiled_graph_reorders_weights_but_not_activations():
+    compiled = _report("fuse,")["subgraphs"]
+    convs = [k for k in compiled if k["weight_reorder_bytes"]]
+    assert len(convs) == 20
+    assert all(k["activation_reorder_bytes"] == 0 and k["activation_reorder_s"] == 0.0
+               for k in compiled)
 
 
 def test_every_convolution_reorders_its_own_weights(resnet18_report):
@@ -36,4 +49,18 @@ def test_the_report_names_the_reorder_where_it_costs(resnet18_report):
     big = max(resnet18_report["subgraphs"], key=lambda k: k["weight_reorder_bytes"])
     assert big["weight_reorder_bytes"] == 512 * 512 * 9 * 4
     assert big["weight_reorder_s"] >= 0.1 * big["latency_s"]
-    assert f"{big['weight_reorder_s'] * 1e6:.1f} us reordering 9.44 MB of weights" in big["reason"]
+    both = big["weight_reorder_s"] + big["activation_reorder_s"]
+    assert (f"{both * 1e6:.1f} us reordering 9.44 MB of weights and 0.20 MB of activations"
+            in big["reason"])
+
+
+def test_eager_convolutions_reorder_their_activations(resnet18_report):
+    """Each eager convolution copies its NCHW source into the blocked layout and its result
+    back: exactly its input and output bytes (resnet18 b1: the 7x7 stem reads 3x224x224
+    and writes 64x112x112 FP32)."""
+    convs = [k for k in resnet18_report["subgraphs"] if k["name"].startswith("conv2d")]
+    stem = next(k for k in convs if k["name"] == "conv2d")
+    assert stem["activation_reorder_bytes"] == (3 * 224 * 224 + 64 * 112 * 112) * 4
+    assert all(k["activation_reorder_s"] > 0 for k in convs)
+    assert all(k["activation_reorder_bytes"] == 0 for k in resnet18_report["subgraphs"]
+               if not k["name"].startswith("conv2d"))
