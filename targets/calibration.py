@@ -26,6 +26,7 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
                  [applied, by level name; a measured effective capacity replaces a larger
                  reported one (a VM's last-level cache is a share of the socket's)]
     first_touch bytes_per_s (spread) of page-faulting fresh memory   [applied]
+    layout_reorder bytes_per_s (spread) of NCHW <-> channels-last copies, cases [applied]
     op_classes  {op class: {precision: {"bands": [band...],
                                         "ops": {op kind: {"bands": [band...]}}}}}
         band = flops_min, flops_max, flops_center, efficiency (what map-cpu uses),
@@ -121,6 +122,7 @@ class Calibration:
     launch_overhead_s: float | None = None
     clock_hz: float | None = None
     first_touch_bytes_per_s: float | None = None
+    layout_reorder_bytes_per_s: float | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     capacities: Mapping[str, int] = dataclasses.field(default_factory=dict)  # level -> bytes
     # class -> precision -> op kind -> bands, for classes measured with several op kinds
@@ -168,6 +170,8 @@ class Calibration:
             lines.append(f"  thread-pool fork/join: {self.launch_overhead_s * 1e6:.2f} us")
         if self.first_touch_bytes_per_s is not None:
             lines.append(f"  first touch of fresh memory: {self.first_touch_bytes_per_s / 1e9:.2f} GB/s")
+        if self.layout_reorder_bytes_per_s is not None:
+            lines.append(f"  NCHW <-> blocked layout reorder: {self.layout_reorder_bytes_per_s / 1e9:.2f} GB/s")
         for level, (bw, method) in self.bandwidth.items():
             lines.append(f"  {level}: {bw.median / 1e9:.1f} GB/s ({bw.min / 1e9:.1f}-{bw.max / 1e9:.1f}; {method})")
             if level in self.capacities:
@@ -222,6 +226,11 @@ class Calibration:
             overheads = dataclasses.replace(overheads, first_touch_bytes_per_s=Sourced(
                 self.first_touch_bytes_per_s, src, "measured",
                 note="fill of freshly mmap'd memory less a refill of mapped memory",
+                citations=cite))
+        if self.layout_reorder_bytes_per_s is not None:
+            overheads = dataclasses.replace(overheads, layout_reorder_bytes_per_s=Sourced(
+                self.layout_reorder_bytes_per_s, src, "measured",
+                note="median of NCHW <-> channels-last copies of conv-sized tensors",
                 citations=cite))
         sources = dict(device.sources)
         sources[SOURCE_KEY] = self.citation
@@ -403,12 +412,8 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
                 c.fail(f"bandwidth.{level}.effective_capacity_bytes",
                        f"must be a positive integer, got {cap!r}")
             capacities[level] = cap
-    dispatch = launch = clock = first_touch = None
-    if data.get("first_touch") is not None:
-        ft = c.obj(data["first_touch"], "first_touch")
-        if "bytes_per_s" not in ft:
-            c.fail("first_touch", "missing 'bytes_per_s'")
-        first_touch = c.spread(ft["bytes_per_s"], "first_touch.bytes_per_s").median
+    dispatch = launch = clock = None
+    first_touch, reorder = (_rate(c, data, key) for key in ("first_touch", "layout_reorder"))
     if data.get("dispatch_overhead_s") is not None:
         dispatch = c.spread(data["dispatch_overhead_s"], "dispatch_overhead_s",
                             allow_zero=True).median
@@ -425,9 +430,20 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         bands=MappingProxyType({k: MappingProxyType(v) for k, v in bands.items()}),
         bandwidth=MappingProxyType(bandwidth), capacities=MappingProxyType(capacities),
         dispatch_overhead_s=dispatch,
-        launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch, raw=MappingProxyType(data),
+        launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch,
+        layout_reorder_bytes_per_s=reorder, raw=MappingProxyType(data),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
                                    for c, v in op_bands.items()}))
+
+
+def _rate(c: _Checker, data: Mapping[str, Any], key: str) -> float | None:
+    """The median of `data[key]["bytes_per_s"]`, or None when the file has no `key`."""
+    if data.get(key) is None:
+        return None
+    entry = c.obj(data[key], key)
+    if "bytes_per_s" not in entry:
+        c.fail(key, "missing 'bytes_per_s'")
+    return c.spread(entry["bytes_per_s"], f"{key}.bytes_per_s").median
 
 
 def _band_list(c: _Checker, raw_bands, where: str) -> tuple[Band, ...]:

@@ -113,6 +113,8 @@ def describe(device: Device) -> str:
               f"  framework dispatch {_fig(o.framework_dispatch_s, lambda v: format_si(v, 's'))}"]
     if o.first_touch_bytes_per_s is not None:
         lines.append(f"  first touch of fresh memory {_fig(o.first_touch_bytes_per_s, bw)}")
+    if o.layout_reorder_bytes_per_s is not None:
+        lines.append(f"  NCHW <-> blocked layout reorder {_fig(o.layout_reorder_bytes_per_s, bw)}")
     if d.power_modes:
         lines.append(f"power modes (default {d.default_power_mode}):")
         for mode in d.power_modes.values():

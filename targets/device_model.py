@@ -158,6 +158,10 @@ class Overheads:
     # Rate at which fresh pages of a new allocation are faulted in and zeroed by the OS on
     # their first write (CPU devices; measured by perf-calibrate, no datasheet gives it).
     first_touch_bytes_per_s: Sourced | None = None
+    # Rate at which a tensor is copied between PyTorch's NCHW layout and a channels-blocked
+    # one (tensor bytes per second; a transposing copy, far slower than a plain one). CPU
+    # devices, measured by perf-calibrate; without it a reorder runs at the cache's copy rate.
+    layout_reorder_bytes_per_s: Sourced | None = None
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,14 @@ fresh mmaps (and trims its heap) so pages fault in on first write (a few microse
 4 KiB page, zeroing included), and how many do depends on the allocator's history (its
 thresholds adapt to what was freed). The op benchmarks therefore run with the allocator
 pinned (`pin_allocator`: freed memory is reused, no faults), and the cost per byte of
-first touch is measured on its own. It is recorded for the CPU model; the calibration
-does not apply it (the model has no allocation term yet).
+first touch is measured on its own; map-cpu charges it for the fresh pages its allocator
+simulation finds (targets/glibc_heap.py).
+
+Layout reorder: eager PyTorch hands oneDNN convolutions NCHW tensors, which it copies into
+a channels-blocked layout and back on every call. Such a copy transposes (each output line
+gathers one element from every channel plane) and runs several times slower than a plain
+copy; it is timed as `dst.copy_(src)` between NCHW and channels-last tensors of
+convolution-sized activations, both ways, in each precision the benchmarks use.
 """
 
 from __future__ import annotations
@@ -115,6 +121,36 @@ def first_touch(timer: Timer, size: int = 64 * MIB) -> dict:
             "method": "t(mmap + fill through a tensor view + munmap) - t(refill mapped memory), "
                       f"{size >> 20} MiB, all threads",
             "fresh_timing": fresh.summary(), "reuse_timing": reuse.summary()}
+
+
+# (channels, height = width) of activations typical of the zoo's convolutions, 0.1-5 MB
+REORDER_SHAPES = ((64, 56), (144, 56), (256, 28), (96, 112), (384, 14), (960, 7))
+
+
+def layout_reorder(timer: Timer, precisions: list[str], dispatch_s: float) -> dict:
+    """Tensor bytes per second of copies between NCHW and channels-last layouts: the median
+    over shapes, directions and precisions of each case's median, net of dispatch."""
+    import torch
+
+    from compiler.model_zoo import torch_dtype
+
+    cases = []
+    with torch.inference_mode():
+        for precision in precisions:
+            for channels, side in REORDER_SHAPES:
+                plain = torch.randn(1, channels, side, side).to(torch_dtype(precision))
+                blocked = torch.empty_like(plain, memory_format=torch.channels_last)
+                nbytes = plain.numel() * plain.element_size()
+                for direction, dst, src in (("to_channels_last", blocked, plain),
+                                            ("to_nchw", plain, blocked)):
+                    m = timer.measure(lambda: dst.copy_(src))
+                    cases.append({"precision": precision, "shape": [1, channels, side, side],
+                                  "direction": direction, "bytes": nbytes,
+                                  "bytes_per_s": _rates(m, nbytes, dispatch_s)})
+    return {"bytes_per_s": _spread([c["bytes_per_s"]["median"] for c in cases]),
+            "method": "dst.copy_(src) between NCHW and channels-last tensors, tensor bytes / "
+                      "(time - dispatch), median of the cases' medians",
+            "cases": cases}
 
 
 def pin_allocator() -> str | None:

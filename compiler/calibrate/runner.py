@@ -112,7 +112,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     levels = [{"name": lvl.name, "scope": lvl.scope, "capacity_bytes": float(lvl.capacity_bytes.value)}
               for lvl in device.memory]
     plan = memory.level_plan(levels, info.physical_cores, quick=preset != "full")
-    bar = Progress(4 + len(plan) + len(benches) * len(precisions), stream=stream or sys.stderr,
+    bar = Progress(5 + len(plan) + len(benches) * len(precisions), stream=stream or sys.stderr,
                    enabled=progress)
     started = time.monotonic()
     load_before = load_average()
@@ -136,6 +136,8 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     bw = memory.bandwidths(timer, plan, bare["median"], progress=lambda s: bar.step(s))
     bar.step("first touch of fresh memory")
     touch = memory.first_touch(timer)
+    bar.step("layout reorders")
+    reorder = memory.layout_reorder(timer, precisions, bare["median"])
     allocator = memory.pin_allocator()
 
     results = []
@@ -189,6 +191,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         "overhead_timing": {"dispatch": dispatch_raw, "launch": launch_raw},
         "bandwidth": bw,
         "first_touch": touch,
+        "layout_reorder": reorder,
         "op_classes": {},
         "benchmarks": results,
         "gpu": None,

@@ -124,6 +124,11 @@ def test_tiny_run_writes_the_documented_schema(tiny_run):
         s = entry["bytes_per_s"]
         assert 0 < s["min"] <= s["median"] <= s["max"] and entry["method"]
     assert 0 < doc["dispatch_overhead_s"]["median"] < 1e-3
+    # NCHW <-> channels-last copies, both ways, in every measured precision
+    reorder = doc["layout_reorder"]
+    assert 0 < reorder["bytes_per_s"]["min"] <= reorder["bytes_per_s"]["median"] <= reorder["bytes_per_s"]["max"]
+    assert {(c["precision"], c["direction"]) for c in reorder["cases"]} == {
+        (p, d) for p in precisions for d in ("to_channels_last", "to_nchw")}
     # every benchmark records its timing spread, CPU utilization and fit
     for b in doc["benchmarks"]:
         assert b["op_class"] in OP_CLASSES and b["class_matches"]
@@ -364,6 +369,24 @@ def test_dispatch_overhead_and_clock_are_applied():
         from_dict(document()).apply(load_device("h100-sxm5"))
 
 
+def test_measured_layout_reorder_rate_times_an_eager_convolutions_activation_reorders():
+    """Hand-computed: a 64 -> 64 3x3 layer at 56x56 in FP32 reorders its 0.8 MB source and
+    0.8 MB result; at a measured 10 GB/s that is 2 x 802,816 B / 1e10 = 160.6 us, which
+    replaces the cache-copy estimate and adds to the overhead one for one."""
+    doc = document()
+    doc["layout_reorder"] = {"bytes_per_s": spread(10e9), "method": "synthetic"}
+    dev = from_dict(doc).apply(HOST)
+    assert float(dev.overheads.layout_reorder_bytes_per_s.value) == 10e9
+    conv = conv_workload(1, "fp32")
+    t = 64 * 56 * 56 * 4
+    measured, copies = cpu_model.map_workload(conv, dev), cpu_model.map_workload(conv, HOST)
+    assert measured.details["activation_reorder_s"] == pytest.approx(2 * t / 10e9)
+    assert measured.overhead_s - copies.overhead_s == pytest.approx(
+        2 * t / 10e9 - copies.details["activation_reorder_s"])
+    compiled = dataclasses.replace(conv, plain_layout=False)
+    assert cpu_model.map_workload(compiled, dev).details["activation_reorder_s"] == 0.0
+
+
 @pytest.mark.parametrize("workload", [
     gemm_workload(512, 512, 512, "fp32"), conv_workload(1, "fp32"),
     elementwise_workload(1 << 20, "fp32", op_class="normalization")])
@@ -402,6 +425,9 @@ def test_overhead_bound_benchmarks_are_not_fitted():
      "dispatch_overhead_s.median: expected a number"),
     (lambda d: d["bandwidth"]["dram"].update(effective_capacity_bytes=-1),
      "bandwidth.dram.effective_capacity_bytes: must be a positive integer, got -1"),
+    (lambda d: d.update(layout_reorder={"method": "x"}), "layout_reorder: missing 'bytes_per_s'"),
+    (lambda d: d.update(layout_reorder={"bytes_per_s": {"min": 1, "median": 0, "max": 2}}),
+     "layout_reorder.bytes_per_s"),
 ])
 def test_bad_calibration_files_are_clean_errors(tmp_path, mutate, message):
     doc = document({"matmul": [(1e6, 0.5)]}, bandwidth={"dram": 2e10})
