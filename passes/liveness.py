@@ -10,12 +10,14 @@ Weights count once each, at the precision of their first consumer.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation, SSAValue
 
+from dialects import graph
 from passes import units as U
 from passes import work as W
 from targets import glibc_heap
@@ -123,26 +125,58 @@ def fresh_pages(plan: Schedule, pinned: bool = False,
     to the assigned precision) and inputs stay allocated across runs. `pinned`: glibc
     with its thresholds fixed by mallopt (targets/glibc_heap.fresh_bytes_per_step).
     `plain_layout`: activations in PyTorch's default layout, as eager code passes them."""
-    steps = [(list(step.allocs), list(step.frees), reorder_scratch(step.unit, plain_layout))
-             for step in plan.steps]
+    steps = [allocator_calls(step, plain_layout) for step in plan.steps]
     weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
     fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()),
                                             pinned=pinned)
     return {step.unit: nbytes for step, nbytes in zip(plan.steps, fresh)}
 
 
-def reorder_scratch(unit: Operation, plain_layout: bool = True) -> list[int]:
-    """Temporaries a CPU convolution allocates on every call: oneDNN reorders the plain
-    OIHW weights into its blocked layout and, when PyTorch hands it NCHW activations
-    (eager), the source into a blocked copy (nChw16c with AVX-512, nChw8c with AVX2) and
-    computes into a blocked destination that it reorders back (ONEDNN_VERBOSE shows the
-    three reorders per call). With them the simulated page faults match the counted ones
-    (median ratio 1.00 on a Zen 3 VM, 0.94 on a Xeon VM; bench/allocator_faults.py).
-    Channels-last activations (a compiled graph) are used as they are."""
-    if U.dominant(unit)[1].op_class not in (W.CONV, W.DEPTHWISE_CONV):
-        return []
-    t = U.traffic(unit)
-    return [t.bytes_in, t.bytes_weights, t.bytes_out] if plain_layout else [t.bytes_weights]
+# Fewer input channels than this (an image) and an FP32 oneDNN convolution reads the NCHW
+# source as it is, without a blocked copy (ONEDNN_VERBOSE: no source reorder for 3 -> 64).
+PLAIN_SOURCE_MAX_CHANNELS = 8
+INDEX_BYTES = 8   # int64
+
+
+def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Event]:
+    """The unit's calls to the allocator, in the order eager PyTorch makes them: its
+    outputs, then the frees of the tensors it was the last reader of, except where an op
+    has temporaries of its own (blocks of 256 KiB and more traced with an LD_PRELOAD
+    malloc shim on the Xeon test machine, torch 2.14, resnet50 and vit_b_16 at batch 8):
+
+    - an eager convolution (NCHW activations) copies the source into oneDNN's blocked
+      layout, the weights likewise, and computes into a blocked destination; it frees the
+      copies, then allocates the output and reorders the destination into it (BF16: through
+      one more output-sized buffer) and frees it. So the output is allocated after the
+      source copy is freed, and can take its pages. An FP32 image source is read as is;
+    - a convolution on channels-last activations (a compiled graph) copies only weights;
+    - eager max pooling also computes int64 indices, output-sized, and drops them.
+    """
+    op, work = U.dominant(step.unit)
+    outputs = [("alloc", value, nbytes) for value, nbytes in step.allocs]
+    frees = [("free", value) for value in step.frees]
+    if work.op_class in (W.CONV, W.DEPTHWISE_CONV):
+        t = U.traffic(step.unit)
+        weights = object()
+        if not plain_layout:
+            return outputs + [("alloc", weights, t.bytes_weights), ("free", weights)] + frees
+        precision = U.unit_precision(step.unit)
+        source, blocked, extra = object(), object(), object()
+        calls = []
+        if not (precision == "fp32" and W.shape(op.operands[0])[-3] < PLAIN_SOURCE_MAX_CHANNELS):
+            calls.append(("alloc", source, t.bytes_in))
+        calls += [("alloc", weights, t.bytes_weights), ("alloc", blocked, t.bytes_out),
+                  ("free", weights), ("free", source)]
+        if precision == "bf16":
+            calls += [("alloc", extra, t.bytes_out)] + outputs + [("free", extra)]
+        else:
+            calls += outputs
+        return calls + [("free", blocked)] + frees
+    if isinstance(op, graph.MaxPool2dOp) and plain_layout:
+        indices = object()
+        return outputs + [("alloc", indices, math.prod(W.shape(op.result)) * INDEX_BYTES),
+                          ("free", indices)] + frees
+    return outputs + frees
 
 
 def assigned_precision(unit: Operation) -> str | None:

@@ -118,14 +118,29 @@ class MainArena:
         return start, size
 
 
-def fresh_bytes_per_step(schedule: list[tuple[list[tuple[object, int]], list[object], list[int]]],
+# One step's allocator calls, in order: ("alloc", key, bytes) or ("free", key). Keys name
+# the model's tensors (freed by later steps) and the step's own temporaries.
+Event = tuple
+
+
+def step_events(allocs: list[tuple[object, int]], frees: list[object],
+                scratch: list[int] = ()) -> list[Event]:
+    """The common step: allocate the outputs, then scratch buffers freed in reverse while
+    the kernel runs, then free the tensors whose last reader this was."""
+    temporaries = [(object(), n) for n in scratch]   # keys of their own, freed here
+    return ([("alloc", key, n) for key, n in allocs + temporaries]
+            + [("free", key) for key, _ in reversed(temporaries)]
+            + [("free", key) for key in frees])
+
+
+def fresh_bytes_per_step(schedule: list[list[Event]],
                          weights: list[tuple[int, int]] = (), inputs: list[int] = (),
                          runs: int = 3, pinned: bool = False) -> list[int]:
     """Bytes faulted in at each step of the steady-state run of `schedule`.
 
-    `schedule` holds, per step (kernel), the buffers it allocates as (key, bytes), the keys
-    it frees after running, and the sizes of the scratch buffers it allocates and frees
-    while running (oneDNN's reorders into its blocked layouts). Before the first run the model is built as PyTorch builds
+    `schedule` holds, per step (kernel), its allocator calls in order (`Event`; a key freed
+    that the run never allocated, such as a model input, is ignored). Before the first run
+    the model is built as PyTorch builds
     it: each weight is created in FP32 (`weights` holds (built bytes, run bytes)) and, when
     the run precision differs, `module.to(dtype)` replaces it parameter by parameter (the
     copy allocated, the original freed). This history matters: freeing a converted weight
@@ -150,21 +165,14 @@ def fresh_bytes_per_step(schedule: list[tuple[list[tuple[object, int]], list[obj
     for _ in range(runs):
         fresh = []
         handles: dict[object, int] = {}
-        for allocs, frees, scratch in schedule:
+        for events in schedule:
             step = 0
-            for key, nbytes in allocs:
-                handles[key], faulted = arena.malloc(nbytes)
-                step += faulted
-            temporaries = []
-            for nbytes in scratch:
-                handle, faulted = arena.malloc(nbytes)
-                temporaries.append(handle)
-                step += faulted
-            for handle in reversed(temporaries):
-                arena.free(handle)
-            for key in frees:
-                if key in handles:
-                    arena.free(handles.pop(key))
+            for event in events:
+                if event[0] == "alloc":
+                    handles[event[1]], faulted = arena.malloc(event[2])
+                    step += faulted
+                elif event[1] in handles:
+                    arena.free(handles.pop(event[1]))
             fresh.append(step)
         for handle in handles.values():   # the run's outputs, dropped by the caller
             arena.free(handle)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from targets.glibc_heap import (
     HEADER, MMAP_THRESHOLD, MMAP_THRESHOLD_MAX, PAGE, TOP_PAD, MainArena, fresh_bytes_per_step,
+    step_events,
 )
 
 MIB = 1024 * 1024
@@ -12,6 +13,24 @@ MIB = 1024 * 1024
 def mapped(nbytes: int) -> int:
     """An mmapped chunk: the request and its header in whole pages."""
     return -(-(nbytes + HEADER) // PAGE) * PAGE
+
+
+def events(steps):
+    """(allocs, frees, scratch) per step as the allocator calls of the common step."""
+    return [step_events(allocs, frees, scratch) for allocs, frees, scratch in steps]
+
+
+def test_the_order_of_a_steps_calls_decides_what_is_reused():
+    # The first run mmaps a 6 MiB block and frees it: the threshold rises to its 6 MiB + 1
+    # page and the trim threshold to twice that, so later runs use the heap.
+    # A temporary freed before the output is allocated hands its pages to the output: at
+    # most 6 MiB live, the heap top never reaches the trim threshold, nothing faults.
+    reuse = [[("alloc", "t", 6 * MIB), ("free", "t"), ("alloc", "y", 6 * MIB), ("free", "y")]]
+    assert fresh_bytes_per_step(reuse) == [0]
+    # Both live at once: 12 MiB + the top pad freed at the top exceeds 2 x (6 MiB + 1 page),
+    # so every run trims the heap and faults both in again (all but the pad it keeps).
+    both = [[("alloc", "y", 6 * MIB), ("alloc", "t", 6 * MIB), ("free", "t"), ("free", "y")]]
+    assert fresh_bytes_per_step(both) == [12 * MIB - TOP_PAD]
 
 
 def test_a_block_above_the_threshold_is_mmapped_and_raises_the_threshold_when_freed():
@@ -66,50 +85,50 @@ def test_a_run_whose_heap_stays_below_the_trim_threshold_faults_nothing():
     # each step allocates 1 MiB and frees the previous step's buffer: at most 2 MiB live;
     # a 4 MiB scratch in the first step sets the trim threshold to ~8 MiB
     steps = [([(i, MIB)], [i - 1] if i else [], [4 * MIB] if i == 0 else []) for i in range(10)]
-    assert fresh_bytes_per_step(steps) == [0] * 10
+    assert fresh_bytes_per_step(events(steps)) == [0] * 10
     # without it the threshold is ~2 MiB: the 2 MiB freed at the end of a run are trimmed
     # and the next run faults them in again
     bare = [(allocs, frees, []) for allocs, frees, _ in steps]
-    assert sum(fresh_bytes_per_step(bare)) == 2 * MIB - TOP_PAD
+    assert sum(fresh_bytes_per_step(events(bare))) == 2 * MIB - TOP_PAD
 
 
 def test_a_run_that_frees_more_than_the_trim_threshold_regrows_its_heap_every_run():
     # three 1 MiB buffers live at once: freed at the end, the top reaches 3 MiB + pad,
     # above the ~2 MiB trim threshold, so each run faults them in again (but the pad)
     steps = [([("a", MIB)], [], []), ([("b", MIB)], [], []), ([("c", MIB)], ["a", "b", "c"], [])]
-    assert sum(fresh_bytes_per_step(steps)) == 3 * MIB - TOP_PAD
+    assert sum(fresh_bytes_per_step(events(steps))) == 3 * MIB - TOP_PAD
 
 
 def test_buffers_above_32_mib_fault_every_run():
     steps = [([("a", 40 * MIB)], [], []), ([("b", MIB)], ["a"], []), ([], ["b"], [])]
-    assert fresh_bytes_per_step(steps) == [mapped(40 * MIB), 0, 0]
+    assert fresh_bytes_per_step(events(steps)) == [mapped(40 * MIB), 0, 0]
 
 
 def test_scratch_buffers_raise_the_threshold_and_are_freed_within_the_step():
     # a 9 MiB scratch (a oneDNN weight reorder) leaves the threshold at 9 MiB, so the
     # 6 MiB activations of later runs stay on resident heap pages
     steps = [([("x", 6 * MIB)], [], [9 * MIB]), ([("y", 6 * MIB)], ["x", "y"], [])]
-    assert fresh_bytes_per_step(steps) == [0, 0]
+    assert fresh_bytes_per_step(events(steps)) == [0, 0]
 
 
 def test_casting_the_weights_raises_the_threshold_before_the_first_run():
     # one 9 MiB FP32 weight cast to BF16 (4.5 MiB): freeing the mmapped original sets the
     # threshold to 9 MiB, so a 6 MiB activation comes from the heap and is resident
     steps = [([("x", 6 * MIB)], ["x"], [])]
-    assert fresh_bytes_per_step(steps, weights=[(9 * MIB, 9 * MIB // 2)]) == [0]
+    assert fresh_bytes_per_step(events(steps), weights=[(9 * MIB, 9 * MIB // 2)]) == [0]
     # without the cast the threshold starts at 128 KiB: the first run mmaps x, raises the
     # threshold to 6 MiB, and later runs reuse the heap
-    assert fresh_bytes_per_step(steps, weights=[(9 * MIB, 9 * MIB)]) == [0]
+    assert fresh_bytes_per_step(events(steps), weights=[(9 * MIB, 9 * MIB)]) == [0]
     # an activation larger than the weight: mmapped once, then on the heap
     big = [([("y", 12 * MIB)], ["y"], [])]
-    assert fresh_bytes_per_step(big, weights=[(9 * MIB, 9 * MIB // 2)], runs=1) == [mapped(12 * MIB)]
+    assert fresh_bytes_per_step(events(big), weights=[(9 * MIB, 9 * MIB // 2)], runs=1) == [mapped(12 * MIB)]
 
 
 def test_pinned_thresholds_keep_the_heap_and_mmap_only_blocks_of_32_mib_and_more():
     # perf-validate --pin-allocator: M_MMAP_THRESHOLD 32 MiB, M_TRIM_THRESHOLD 1 GiB, fixed
     steps = [([("a", 40 * MIB)], [], []), ([("b", 20 * MIB)], ["a"], []),
              ([("c", 20 * MIB)], ["b", "c"], [])]
-    assert fresh_bytes_per_step(steps, pinned=True) == [mapped(40 * MIB), 0, 0]
+    assert fresh_bytes_per_step(events(steps), pinned=True) == [mapped(40 * MIB), 0, 0]
     # glibc as is: the 20 MiB blocks are mmapped in the first run, then on the heap, whose
     # 40 MiB top is trimmed at the end of each run (above twice the 20 MiB threshold)
-    assert sum(fresh_bytes_per_step(steps)) > mapped(40 * MIB)
+    assert sum(fresh_bytes_per_step(events(steps))) > mapped(40 * MIB)
