@@ -141,8 +141,8 @@ INDEX_BYTES = 8   # int64
 def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Event]:
     """The unit's calls to the allocator, in the order eager PyTorch makes them: its
     outputs, then the frees of the tensors it was the last reader of, except where an op
-    has temporaries of its own (blocks of 256 KiB and more traced with an LD_PRELOAD
-    malloc shim on the Xeon test machine, torch 2.14, resnet50 and vit_b_16 at batch 8):
+    has temporaries of its own (blocks of 256 KiB and more traced by bench/malloc_trace.py
+    on the Xeon test machine, torch 2.14, resnet50 and vit_b_16 at batch 8):
 
     - an eager convolution (NCHW activations) copies the source into oneDNN's blocked
       layout, the weights likewise, and computes into a blocked destination; it frees the
