@@ -27,6 +27,8 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
                  reported one (a VM's last-level cache is a share of the socket's)]
     first_touch bytes_per_s (spread) of page-faulting fresh memory   [applied]
     layout_reorder bytes_per_s (spread) of NCHW <-> channels-last copies, cases [applied]
+    library_call_s {op class: {precision: spread}}: a minimal call's time beyond dispatch
+                 (library_call_method says how)                        [applied]
     op_classes  {op class: {precision: {"bands": [band...],
                                         "ops": {op kind: {"bands": [band...]}}}}}
         band = flops_min, flops_max, flops_center, efficiency (what map-cpu uses),
@@ -123,6 +125,7 @@ class Calibration:
     clock_hz: float | None = None
     first_touch_bytes_per_s: float | None = None
     layout_reorder_bytes_per_s: float | None = None
+    library_call_s: Mapping[str, float] = dataclasses.field(default_factory=dict)  # "class:prec"
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     capacities: Mapping[str, int] = dataclasses.field(default_factory=dict)  # level -> bytes
     # class -> precision -> op kind -> bands, for classes measured with several op kinds
@@ -170,6 +173,8 @@ class Calibration:
             lines.append(f"  thread-pool fork/join: {self.launch_overhead_s * 1e6:.2f} us")
         if self.first_touch_bytes_per_s is not None:
             lines.append(f"  first touch of fresh memory: {self.first_touch_bytes_per_s / 1e9:.2f} GB/s")
+        for key, seconds in self.library_call_s.items():
+            lines.append(f"  library call {key}: {seconds * 1e6:.1f} us beyond dispatch")
         if self.layout_reorder_bytes_per_s is not None:
             lines.append(f"  NCHW <-> blocked layout reorder: {self.layout_reorder_bytes_per_s / 1e9:.2f} GB/s")
         for level, (bw, method) in self.bandwidth.items():
@@ -232,6 +237,12 @@ class Calibration:
                 self.layout_reorder_bytes_per_s, src, "measured",
                 note="median of NCHW <-> channels-last copies of conv-sized tensors",
                 citations=cite))
+        if self.library_call_s:
+            calls = dict(overheads.library_call_s)
+            calls.update({key: Sourced(seconds, src, "measured", citations=cite,
+                                       note="minimal call through an nn.Module less dispatch")
+                          for key, seconds in self.library_call_s.items()})
+            overheads = dataclasses.replace(overheads, library_call_s=MappingProxyType(calls))
         sources = dict(device.sources)
         sources[SOURCE_KEY] = self.citation
         changes: dict[str, Any] = {"memory": tuple(memory), "overheads": overheads,
@@ -414,6 +425,15 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
             capacities[level] = cap
     dispatch = launch = clock = None
     first_touch, reorder = (_rate(c, data, key) for key in ("first_touch", "layout_reorder"))
+    calls = {}
+    for cls, per_prec in c.obj(data.get("library_call_s") or {}, "library_call_s").items():
+        if cls not in OP_CLASSES:
+            c.fail(f"library_call_s.{cls}", f"unknown op class; valid: {', '.join(OP_CLASSES)}")
+        for prec, value in c.obj(per_prec, f"library_call_s.{cls}").items():
+            if prec not in PRECISIONS:
+                c.fail(f"library_call_s.{cls}.{prec}", "unknown precision")
+            calls[f"{cls}:{prec}"] = c.spread(value, f"library_call_s.{cls}.{prec}",
+                                              allow_zero=True).median
     if data.get("dispatch_overhead_s") is not None:
         dispatch = c.spread(data["dispatch_overhead_s"], "dispatch_overhead_s",
                             allow_zero=True).median
@@ -431,7 +451,8 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         bandwidth=MappingProxyType(bandwidth), capacities=MappingProxyType(capacities),
         dispatch_overhead_s=dispatch,
         launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch,
-        layout_reorder_bytes_per_s=reorder, raw=MappingProxyType(data),
+        layout_reorder_bytes_per_s=reorder, library_call_s=MappingProxyType(calls),
+        raw=MappingProxyType(data),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
                                    for c, v in op_bands.items()}))
 

@@ -215,7 +215,9 @@ def map_workload(workload: Workload, device: Device,
     if cores_used > 1:  # fork/join of the intra-op thread pool
         overhead += float(device.overheads.launch_s.value)
     first_touch_s = fresh_allocation_s(workload, device)
-    overhead += first_touch_s + reorder_s + activation_s
+    call = device.overheads.library_call_s.get(f"{workload.op_class}:{workload.precision}")
+    library_s = float(call.value) if call is not None else 0.0
+    overhead += first_touch_s + reorder_s + activation_s + library_s
     details: dict[str, int | float | str | bool] = {
         "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
         "grain": GEMM_GRAIN_MACS if is_matrix else VECTOR_GRAIN_ELEMENTS,
@@ -233,6 +235,7 @@ def map_workload(workload: Workload, device: Device,
         "fresh_bytes": fresh_bytes(workload) if first_touch_s else 0,
         "weight_reorder_s": reorder_s, "weight_reorder_bytes": reorder_bytes,
         "activation_reorder_s": activation_s, "activation_reorder_bytes": activation_bytes,
+        "library_call_s": library_s,
     }
     return Mapping(
         target="cpu", device=device.name,

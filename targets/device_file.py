@@ -200,10 +200,11 @@ def _figure(raw: Any, path: str, ctx: _Ctx) -> Sourced:
 def _section(cls: type, raw: Mapping[str, Any], path: str, ctx: _Ctx, **fixed: Any) -> Any:
     """Build a spec dataclass from a table, typing each field from its annotation."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    _no_unknown_keys(raw, set(fields) - set(fixed), path, ctx)
+    settable = {n for n, f in fields.items() if not str(f.type).startswith("Mapping")}
+    _no_unknown_keys(raw, settable - set(fixed), path, ctx)
     kwargs: dict[str, Any] = dict(fixed)
     for name, f in fields.items():
-        if name in fixed:
+        if name in fixed or name not in settable:
             continue
         sub = f"{path}.{name}"
         optional = f.default is not dataclasses.MISSING

@@ -162,6 +162,10 @@ class Overheads:
     # one (tensor bytes per second; a transposing copy, far slower than a plain one). CPU
     # devices, measured by perf-calibrate; without it a reorder runs at the cache's copy rate.
     layout_reorder_bytes_per_s: Sourced | None = None
+    # Fixed cost of one call into a kernel library beyond the framework's dispatch, by
+    # "op_class:precision" (eager oneDNN convolutions on a Xeon: ~5 us in FP32, ~50 us in
+    # BF16). Measured by perf-calibrate; no datasheet gives it, so device files leave it out.
+    library_call_s: Mapping[str, Sourced] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,37 @@ def first_touch(timer: Timer, size: int = 64 * MIB) -> dict:
             "fresh_timing": fresh.summary(), "reuse_timing": reuse.summary()}
 
 
+# The smallest call of each class that always goes to oneDNN (module, input shape): what a
+# call costs beyond PyTorch's dispatch whatever its size (primitive descriptor, scratchpad,
+# reorders of tiny tensors). Eager BF16 convolutions on the Xeon test VM: ~50 us; FP32 ~5.
+LIBRARY_CALLS = {
+    "conv": (dict(in_channels=16, out_channels=16, kernel_size=1), (1, 16, 1, 1)),
+    "depthwise_conv": (dict(in_channels=16, out_channels=16, kernel_size=3, padding=1, groups=16),
+                       (1, 16, 4, 4)),
+}
+
+
+def library_calls(timer: Timer, precisions: list[str], dispatch_s: float) -> tuple[dict, dict]:
+    """({op class: {precision: spread of seconds beyond dispatch}}, raw timings)."""
+    import torch
+
+    from compiler.model_zoo import torch_dtype
+
+    out: dict = {}
+    raw: dict = {}
+    with torch.inference_mode():
+        for cls, (kwargs, shape) in LIBRARY_CALLS.items():
+            for precision in precisions:
+                dtype = torch_dtype(precision)
+                conv = torch.nn.Conv2d(**kwargs).eval().to(dtype)
+                x = torch.randn(*shape).to(dtype)
+                m = timer.measure(lambda: conv(x))
+                out.setdefault(cls, {})[precision] = _spread([max(0.0, t - dispatch_s) for t in m.times])
+                raw.setdefault(cls, {})[precision] = {"module": f"Conv2d({kwargs})",
+                                                      "input": list(shape), **m.summary()}
+    return out, raw
+
+
 # (channels, height = width) of activations typical of the zoo's convolutions, 0.1-5 MB
 REORDER_SHAPES = ((64, 56), (144, 56), (256, 28), (96, 112), (384, 14), (960, 7))
 

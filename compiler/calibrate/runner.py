@@ -112,7 +112,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     levels = [{"name": lvl.name, "scope": lvl.scope, "capacity_bytes": float(lvl.capacity_bytes.value)}
               for lvl in device.memory]
     plan = memory.level_plan(levels, info.physical_cores, quick=preset != "full")
-    bar = Progress(5 + len(plan) + len(benches) * len(precisions), stream=stream or sys.stderr,
+    bar = Progress(6 + len(plan) + len(benches) * len(precisions), stream=stream or sys.stderr,
                    enabled=progress)
     started = time.monotonic()
     load_before = load_average()
@@ -138,6 +138,8 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     touch = memory.first_touch(timer)
     bar.step("layout reorders")
     reorder = memory.layout_reorder(timer, precisions, bare["median"])
+    bar.step("library calls")
+    calls, calls_raw = memory.library_calls(timer, precisions, dispatch["median"])
     allocator = memory.pin_allocator()
 
     results = []
@@ -188,10 +190,14 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         "dispatch_overhead_s": dispatch,
         "dispatch_overhead_bare_op_s": bare,
         "launch_overhead_s": launch,
-        "overhead_timing": {"dispatch": dispatch_raw, "launch": launch_raw},
+        "overhead_timing": {"dispatch": dispatch_raw, "launch": launch_raw,
+                            "library_calls": calls_raw},
         "bandwidth": bw,
         "first_touch": touch,
         "layout_reorder": reorder,
+        "library_call_s": calls,
+        "library_call_method": "median time of the smallest convolution of the class through "
+                               "an nn.Module less the module dispatch overhead",
         "op_classes": {},
         "benchmarks": results,
         "gpu": None,

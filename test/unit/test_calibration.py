@@ -124,6 +124,9 @@ def test_tiny_run_writes_the_documented_schema(tiny_run):
         s = entry["bytes_per_s"]
         assert 0 < s["min"] <= s["median"] <= s["max"] and entry["method"]
     assert 0 < doc["dispatch_overhead_s"]["median"] < 1e-3
+    # a minimal call of each always-oneDNN class, in every measured precision
+    assert {(cls, p) for cls, per in doc["library_call_s"].items() for p in per} == {
+        (cls, p) for cls in ("conv", "depthwise_conv") for p in precisions}
     # NCHW <-> channels-last copies, both ways, in every measured precision
     reorder = doc["layout_reorder"]
     assert 0 < reorder["bytes_per_s"]["min"] <= reorder["bytes_per_s"]["median"] <= reorder["bytes_per_s"]["max"]
@@ -387,6 +390,24 @@ def test_measured_layout_reorder_rate_times_an_eager_convolutions_activation_reo
     assert cpu_model.map_workload(compiled, dev).details["activation_reorder_s"] == 0.0
 
 
+def test_a_measured_library_call_cost_is_charged_per_call_of_its_class_and_precision():
+    """A calibration measured 50 us per BF16 convolution call beyond dispatch: map-cpu adds
+    exactly that to every BF16 convolution's overhead, and nothing to FP32 ones or to other
+    classes; the fit then attributes only the rest of a measured time to the kernel."""
+    doc = document()
+    doc["library_call_s"] = {"conv": {"bf16": spread(50e-6)}}
+    dev = from_dict(doc).apply(HOST)
+    assert float(dev.overheads.library_call_s["conv:bf16"].value) == 50e-6
+    conv = dataclasses.replace(conv_workload(1, "bf16"), plain_layout=False)
+    with_call, without = cpu_model.map_workload(conv, dev), cpu_model.map_workload(conv, HOST)
+    assert with_call.details["library_call_s"] == 50e-6
+    assert with_call.overhead_s - without.overhead_s == pytest.approx(50e-6)
+    fp32 = dataclasses.replace(conv, precision="fp32")
+    assert cpu_model.map_workload(fp32, dev).details["library_call_s"] == 0.0
+    gemm = gemm_workload(64, 64, 64, "bf16")
+    assert cpu_model.map_workload(gemm, dev).details["library_call_s"] == 0.0
+
+
 @pytest.mark.parametrize("workload", [
     gemm_workload(512, 512, 512, "fp32"), conv_workload(1, "fp32"),
     elementwise_workload(1 << 20, "fp32", op_class="normalization")])
@@ -426,6 +447,10 @@ def test_overhead_bound_benchmarks_are_not_fitted():
     (lambda d: d["bandwidth"]["dram"].update(effective_capacity_bytes=-1),
      "bandwidth.dram.effective_capacity_bytes: must be a positive integer, got -1"),
     (lambda d: d.update(layout_reorder={"method": "x"}), "layout_reorder: missing 'bytes_per_s'"),
+    (lambda d: d.update(library_call_s={"convolution": {}}),
+     "library_call_s.convolution: unknown op class; valid: matmul"),
+    (lambda d: d.update(library_call_s={"conv": {"bf17": {"min": 0, "median": 0, "max": 0}}}),
+     "library_call_s.conv.bf17: unknown precision"),
     (lambda d: d.update(layout_reorder={"bytes_per_s": {"min": 1, "median": 0, "max": 2}}),
      "layout_reorder.bytes_per_s"),
 ])
