@@ -9,13 +9,15 @@ below the 32 MiB ceiling of the mmap threshold: the heap is trimmed and regrown.
 
 The simulation follows glibc's main arena (malloc/malloc.c, and mallopt(3) for the
 defaults), at the granularity that decides residency:
-  - a request of at least the mmap threshold gets its own mmap: every page is fresh; its
-    free() unmaps it and, if it was larger than the threshold and at most
-    DEFAULT_MMAP_THRESHOLD_MAX (4 MiB x sizeof(long) = 32 MiB), raises the threshold to
-    its size and the trim threshold to twice that (the "dynamic mmap threshold");
-  - a smaller request takes the best-fitting free chunk (glibc's large bins are searched
-    smallest-first) or else the top chunk, which sbrk extends by the shortfall plus
-    M_TOP_PAD (128 KiB): extended pages are fresh;
+  - a request takes the best-fitting free chunk (glibc's large bins are searched
+    smallest-first) or else the top chunk, whatever its size (_int_malloc tries both before
+    sysmalloc; a malloc trace shows a 38.5 MB tensor served from a large heap top);
+  - only when neither holds it does sysmalloc act: a request of at least the mmap
+    threshold gets its own mmap, every page fresh; its free() unmaps it and, if it was
+    larger than the threshold and at most DEFAULT_MMAP_THRESHOLD_MAX (4 MiB x
+    sizeof(long) = 32 MiB), raises the threshold to its size and the trim threshold to
+    twice that (the "dynamic mmap threshold"); a smaller one makes sbrk extend the top by
+    the shortfall plus M_TOP_PAD (128 KiB): extended pages are fresh;
   - free() coalesces with free neighbours; when the chunk at the top of the heap reaches
     the trim threshold, systrim returns all but M_TOP_PAD of it to the OS, so the next
     growth faults those pages in again.
@@ -63,13 +65,15 @@ class MainArena:
         """(handle, bytes the OS faults in when the block is first written)."""
         size = _round(max(nbytes, 1), ALIGN)
         handle, self._next = self._next, self._next + 1
-        if size >= self.mmap_threshold:
-            # an mmapped chunk is the request plus its header, in whole pages; free() sets
-            # the threshold to that chunk size, so the same request next time is below it
+        start = self._best_fit(size)
+        if start is None and size >= self.mmap_threshold and self.end - self.top < size:
+            # only when neither a free chunk nor the top chunk holds the request does
+            # sysmalloc map it; an mmapped chunk is the request plus its header, in whole
+            # pages; free() sets the threshold to that chunk size, so the same request
+            # next time is below it
             chunk = _round(size + HEADER, PAGE)
             self.blocks[handle] = ("mmap", 0, chunk)
             return handle, chunk
-        start = self._best_fit(size)
         if start is None:
             start = self.top
             if self.end - self.top < size:      # sbrk: the shortfall plus the top pad
