@@ -216,7 +216,7 @@ def map_workload(workload: Workload, device: Device,
         overhead += float(device.overheads.launch_s.value)
     first_touch_s = fresh_allocation_s(workload, device)
     call = device.overheads.library_call_s.get(f"{workload.op_class}:{workload.precision}")
-    library_s = float(call.value) if call is not None else 0.0
+    library_s = float(call.value) if call is not None and _calls_library(workload) else 0.0
     overhead += first_touch_s + reorder_s + activation_s + library_s
     details: dict[str, int | float | str | bool] = {
         "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
@@ -255,6 +255,19 @@ def weight_reorder_bytes(workload: Workload, amx: bool) -> int:
     if workload.op_class in REORDERED_CLASSES or (amx and workload.op_class == "matmul"):
         return workload.bytes_weights
     return 0
+
+
+# PyTorch sends a BF16 GEMM to oneDNN only above 16^3 multiply-adds (mkldnn_gemm_min_size,
+# aten/src/ATen/native/mkldnn/Matmul.cpp); smaller ones take a plain loop without the call.
+LIBRARY_GEMM_MIN_MACS = 16 ** 3
+
+
+def _calls_library(workload: Workload) -> bool:
+    """Whether the kernel is one call into the library whose fixed cost was measured: every
+    convolution; a matmul above the size PyTorch hands to oneDNN."""
+    if workload.op_class != "matmul":
+        return True
+    return workload.matrix_flops // 2 > LIBRARY_GEMM_MIN_MACS
 
 
 def activation_reorder_bytes(workload: Workload) -> int:

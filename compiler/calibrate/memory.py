@@ -123,13 +123,17 @@ def first_touch(timer: Timer, size: int = 64 * MIB) -> dict:
             "fresh_timing": fresh.summary(), "reuse_timing": reuse.summary()}
 
 
-# The smallest call of each class that always goes to oneDNN (module, input shape): what a
-# call costs beyond PyTorch's dispatch whatever its size (primitive descriptor, scratchpad,
-# reorders of tiny tensors). Eager BF16 convolutions on the Xeon test VM: ~50 us; FP32 ~5.
+# A minimal call of each class (module, its arguments, input shape): what a call costs
+# beyond PyTorch's dispatch whatever its size (oneDNN: primitive descriptor, scratchpad,
+# reorders of tiny tensors). The linear is the smallest that BF16 sends to oneDNN (PyTorch
+# uses oneDNN for a BF16 GEMM of more than 16^3 multiply-adds, mkldnn_gemm_min_size in
+# aten/src/ATen/native/mkldnn/Matmul.cpp). Xeon test VM: BF16 convolution ~50 us, FP32 ~5;
+# BF16 linear ~28 us.
 LIBRARY_CALLS = {
-    "conv": (dict(in_channels=16, out_channels=16, kernel_size=1), (1, 16, 1, 1)),
-    "depthwise_conv": (dict(in_channels=16, out_channels=16, kernel_size=3, padding=1, groups=16),
-                       (1, 16, 4, 4)),
+    "conv": ("Conv2d", dict(in_channels=16, out_channels=16, kernel_size=1), (1, 16, 1, 1)),
+    "depthwise_conv": ("Conv2d", dict(in_channels=16, out_channels=16, kernel_size=3,
+                                      padding=1, groups=16), (1, 16, 4, 4)),
+    "matmul": ("Linear", dict(in_features=128, out_features=128), (1, 128)),
 }
 
 
@@ -142,14 +146,14 @@ def library_calls(timer: Timer, precisions: list[str], dispatch_s: float) -> tup
     out: dict = {}
     raw: dict = {}
     with torch.inference_mode():
-        for cls, (kwargs, shape) in LIBRARY_CALLS.items():
+        for cls, (kind, kwargs, shape) in LIBRARY_CALLS.items():
             for precision in precisions:
                 dtype = torch_dtype(precision)
-                conv = torch.nn.Conv2d(**kwargs).eval().to(dtype)
+                module = getattr(torch.nn, kind)(**kwargs).eval().to(dtype)
                 x = torch.randn(*shape).to(dtype)
-                m = timer.measure(lambda: conv(x))
+                m = timer.measure(lambda: module(x))
                 out.setdefault(cls, {})[precision] = _spread([max(0.0, t - dispatch_s) for t in m.times])
-                raw.setdefault(cls, {})[precision] = {"module": f"Conv2d({kwargs})",
+                raw.setdefault(cls, {})[precision] = {"module": f"{kind}({kwargs})",
                                                       "input": list(shape), **m.summary()}
     return out, raw
 

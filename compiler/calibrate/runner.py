@@ -196,8 +196,9 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         "first_touch": touch,
         "layout_reorder": reorder,
         "library_call_s": calls,
-        "library_call_method": "median time of the smallest convolution of the class through "
-                               "an nn.Module less the module dispatch overhead",
+        "library_call_method": "median time of a minimal call of the class through an "
+                               "nn.Module (compiler/calibrate/memory.LIBRARY_CALLS) less the "
+                               "module dispatch overhead",
         "op_classes": {},
         "benchmarks": results,
         "gpu": None,

@@ -81,7 +81,9 @@ def tiny_run(tmp_path_factory):
     from compiler.calibrate import calibrate
     from compiler.calibrate.suite import attention, batchnorm, binary, conv, dwconv, linear, unary
 
-    benches = [linear(16, 32, 32), conv(8, 8, 8, 3), dwconv(8, 8), unary("relu", 1 << 16),
+    # the GEMM and convolution take well over a library call's fixed cost (up to ~50 us in
+    # BF16), which the run measures and the fit subtracts
+    benches = [linear(64, 256, 256), conv(32, 32, 28, 3), dwconv(32, 28), unary("relu", 1 << 16),
                binary("add", 1 << 16), batchnorm(4, 8), attention(1, 2, 16, 8)]
     doc = calibrate("tiny", repeats=2, benches=benches, progress=False, quiet_wait_s=0,
                     measure_clock=False, include_gpu=False)
@@ -126,7 +128,7 @@ def test_tiny_run_writes_the_documented_schema(tiny_run):
     assert 0 < doc["dispatch_overhead_s"]["median"] < 1e-3
     # a minimal call of each always-oneDNN class, in every measured precision
     assert {(cls, p) for cls, per in doc["library_call_s"].items() for p in per} == {
-        (cls, p) for cls in ("conv", "depthwise_conv") for p in precisions}
+        (cls, p) for cls in ("conv", "depthwise_conv", "matmul") for p in precisions}
     # NCHW <-> channels-last copies, both ways, in every measured precision
     reorder = doc["layout_reorder"]
     assert 0 < reorder["bytes_per_s"]["min"] <= reorder["bytes_per_s"]["median"] <= reorder["bytes_per_s"]["max"]
@@ -406,6 +408,12 @@ def test_a_measured_library_call_cost_is_charged_per_call_of_its_class_and_preci
     assert cpu_model.map_workload(fp32, dev).details["library_call_s"] == 0.0
     gemm = gemm_workload(64, 64, 64, "bf16")
     assert cpu_model.map_workload(gemm, dev).details["library_call_s"] == 0.0
+    # a matmul pays its class's cost only above 16^3 multiply-adds, where PyTorch calls oneDNN
+    doc["library_call_s"]["matmul"] = {"bf16": spread(28e-6)}
+    dev = from_dict(doc).apply(HOST)
+    assert cpu_model.map_workload(gemm, dev).details["library_call_s"] == 28e-6
+    tiny = gemm_workload(1, 64, 64, "bf16")     # 4096 multiply-adds: PyTorch's own loop
+    assert cpu_model.map_workload(tiny, dev).details["library_call_s"] == 0.0
 
 
 @pytest.mark.parametrize("workload", [
