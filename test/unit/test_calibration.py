@@ -128,7 +128,8 @@ def test_tiny_run_writes_the_documented_schema(tiny_run):
     assert 0 < doc["dispatch_overhead_s"]["median"] < 1e-3
     # a minimal call of each always-oneDNN class, in every measured precision
     assert {(cls, p) for cls, per in doc["library_call_s"].items() for p in per} == {
-        (cls, p) for cls in ("conv", "depthwise_conv", "matmul") for p in precisions}
+        (cls, p) for cls in ("conv", "depthwise_conv", "matmul") for p in precisions
+        if (cls, p) != ("matmul", "fp32")}
     # NCHW <-> channels-last copies, both ways, in every measured precision
     reorder = doc["layout_reorder"]
     assert 0 < reorder["bytes_per_s"]["min"] <= reorder["bytes_per_s"]["median"] <= reorder["bytes_per_s"]["max"]
