@@ -21,6 +21,7 @@ from collections import defaultdict
 from compiler.calibrate.timing import (
     DEFAULT_MAX_FOREIGN, machine_busy_seconds, online_cpus, wait_until_quiet,
 )
+from compiler.quiet_stderr import without_kineto_chatter
 from targets.calibration import op_kind
 
 # Inside a fused fast path (nn.MultiheadAttention's _native_multi_head_attention, the
@@ -101,7 +102,7 @@ def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAU
         while len(per_run) < runs and attempts < 4 * runs:
             attempts += 1
             b0, c0, t0 = machine_busy_seconds(), time.process_time(), time.perf_counter()
-            with profile(activities=[ProfilerActivity.CPU]) as prof:
+            with without_kineto_chatter(), profile(activities=[ProfilerActivity.CPU]) as prof:
                 module(*inputs)
             b1, c1, t1 = machine_busy_seconds(), time.process_time(), time.perf_counter()
             if b0 is not None and b1 is not None:
