@@ -122,7 +122,7 @@ REORDERED_CLASSES = ("conv", "depthwise_conv")
 # convolution, reorder for 1x1, 3x3 and depthwise layers in FP32 and BF16). Two more memory
 # passes over each tensor; they dominate a depthwise or pointwise layer, whose arithmetic is
 # small: 96-channel 3x3 depthwise at 112x112, FP32, 262 us channels-last vs 3744 us NCHW of
-# which page faults of the fresh copies are most (see liveness.reorder_scratch). A source with
+# which page faults of the fresh copies are most (see liveness.allocator_calls). A source with
 # fewer channels than a vector (an image) is read as is in FP32; that one pass is not modelled.
 
 # AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions

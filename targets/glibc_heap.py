@@ -24,8 +24,9 @@ defaults), at the granularity that decides residency:
 Chunk headers, alignment slack, small-request bins and arenas of other threads are
 below this model's resolution (tensors are kilobytes to megabytes; PyTorch's eager ops
 allocate on the calling thread). Temporaries inside ops are invisible to the graph; the
-caller names the ones that matter (passes/liveness.reorder_scratch: oneDNN's blocked
-copies of a convolution's tensors), and they are allocated and freed within their step.
+caller lists each step's allocator calls in order, temporaries included
+(passes/liveness.allocator_calls: oneDNN's blocked copies around a convolution, max
+pooling's indices), so that what an op frees before allocating its output is reused.
 """
 
 from __future__ import annotations
@@ -125,16 +126,6 @@ class MainArena:
 # One step's allocator calls, in order: ("alloc", key, bytes) or ("free", key). Keys name
 # the model's tensors (freed by later steps) and the step's own temporaries.
 Event = tuple
-
-
-def step_events(allocs: list[tuple[object, int]], frees: list[object],
-                scratch: list[int] = ()) -> list[Event]:
-    """The common step: allocate the outputs, then scratch buffers freed in reverse while
-    the kernel runs, then free the tensors whose last reader this was."""
-    temporaries = [(object(), n) for n in scratch]   # keys of their own, freed here
-    return ([("alloc", key, n) for key, n in allocs + temporaries]
-            + [("free", key) for key, _ in reversed(temporaries)]
-            + [("free", key) for key in frees])
 
 
 def fresh_bytes_per_step(schedule: list[list[Event]],

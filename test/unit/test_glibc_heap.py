@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from targets.glibc_heap import (
     HEADER, MMAP_THRESHOLD, MMAP_THRESHOLD_MAX, PAGE, TOP_PAD, MainArena, fresh_bytes_per_step,
-    step_events,
 )
 
 MIB = 1024 * 1024
@@ -16,8 +15,15 @@ def mapped(nbytes: int) -> int:
 
 
 def events(steps):
-    """(allocs, frees, scratch) per step as the allocator calls of the common step."""
-    return [step_events(allocs, frees, scratch) for allocs, frees, scratch in steps]
+    """(allocs, frees, scratch) per step as allocator calls: the outputs, then scratch
+    buffers freed in reverse while the kernel runs, then the frees of dead tensors."""
+    out = []
+    for allocs, frees, scratch in steps:
+        temporaries = [(object(), n) for n in scratch]
+        out.append([("alloc", key, n) for key, n in allocs + temporaries]
+                   + [("free", key) for key, _ in reversed(temporaries)]
+                   + [("free", key) for key in frees])
+    return out
 
 
 def test_the_order_of_a_steps_calls_decides_what_is_reused():
