@@ -36,7 +36,8 @@ def build_shim() -> None:
                    check=True)
 
 
-def trace(model: str, batch: int, precision: str, out: str) -> None:
+def trace(model: str, batch: int, precision: str) -> None:
+    """Run the model; the preloaded shim writes the trace where MALLOC_TRACE_OUT says."""
     import torch
 
     from compiler.model_zoo import build
@@ -89,7 +90,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    trace(args.model, args.batch, args.precision, raw)
+    trace(args.model, args.batch, args.precision)
     return 0
 
 
