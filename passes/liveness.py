@@ -21,6 +21,7 @@ from dialects import graph
 from passes import units as U
 from passes import work as W
 from targets import glibc_heap
+from targets.cpu_model import copies_result_to_nchw
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,10 @@ def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Ev
 
     - an eager convolution (NCHW activations) copies the source into oneDNN's blocked
       layout, the weights likewise, and computes into a blocked destination; it frees the
-      copies, then allocates the output and reorders the destination into it (BF16: through
-      one more output-sized buffer) and frees it. So the output is allocated after the
-      source copy is freed, and can take its pages. An FP32 image source is read as is;
+      copies, then allocates the output and reorders the destination into it (a BF16 layer
+      that is not depthwise: through one more output-sized buffer, traced on mobilenet_v2
+      too) and frees it. So the output is allocated after the source copy is freed, and can
+      take its pages. An FP32 image source is read as is;
     - a convolution on channels-last activations (a compiled graph) copies only weights;
     - eager max pooling also computes int64 indices, output-sized, and drops them.
     """
@@ -167,7 +169,7 @@ def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Ev
             calls.append(("alloc", source, t.bytes_in))
         calls += [("alloc", weights, t.bytes_weights), ("alloc", blocked, t.bytes_out),
                   ("free", weights), ("free", source)]
-        if precision == "bf16":
+        if copies_result_to_nchw(work.op_class, precision):
             calls += [("alloc", extra, t.bytes_out)] + outputs + [("free", extra)]
         else:
             calls += outputs

@@ -124,6 +124,19 @@ REORDERED_CLASSES = ("conv", "depthwise_conv")
 # small: 96-channel 3x3 depthwise at 112x112, FP32, 262 us channels-last vs 3744 us NCHW of
 # which page faults of the fresh copies are most (see liveness.allocator_calls). A source with
 # fewer channels than a vector (an image) is read as is in FP32; that one pass is not modelled.
+# In BF16 the result takes one more pass: oneDNN writes it channels-last and PyTorch copies
+# it into NCHW (aten::mkldnn_convolution -> aten::contiguous -> aten::copy_, torch.profiler on
+# the 2-core Xeon, torch 2.14: 1x1, 3x3, strided 3x3, the 7x7 stem and the 16x16 patch
+# convolution, 0.2-1.6 MB results at 2.8-7 GB/s; not FP32 and not depthwise layers, whose
+# results oneDNN reorders straight into NCHW). A 64 -> 256 1x1 layer at 56x56 spends 74 us in
+# the convolution, 61 us in oneDNN's result reorder and ~440 us in that copy.
+RESULT_COPY_PRECISIONS = ("bf16",)
+
+
+def copies_result_to_nchw(op_class: str, precision: str) -> bool:
+    """Whether an eager convolution (NCHW activations) of this class and precision has its
+    channels-last result copied into NCHW by PyTorch after oneDNN returns it."""
+    return op_class == "conv" and precision in RESULT_COPY_PRECISIONS
 
 # AMX tiles hold 16 rows of 64 bytes (Intel Architecture Instruction Set Extensions
 # Programming Reference, ch. 3 "Intel AMX": TMM registers up to 16 rows x 64 bytes), so
@@ -270,23 +283,33 @@ def _calls_library(workload: Workload) -> bool:
     return workload.matrix_flops // 2 > LIBRARY_GEMM_MIN_MACS
 
 
+def _reordered_activations(workload: Workload) -> list[int]:
+    """The bytes of each activation pass a convolution makes on every call: source and
+    result when they come in PyTorch's default layout (eager), plus PyTorch's copy of a BF16
+    result into NCHW; none when channels-last."""
+    if workload.op_class not in REORDERED_CLASSES or not workload.plain_layout:
+        return []
+    passes = [workload.bytes_in, workload.bytes_out]
+    if copies_result_to_nchw(workload.op_class, workload.precision):
+        passes.append(workload.bytes_out)
+    return passes
+
+
 def activation_reorder_bytes(workload: Workload) -> int:
-    """Activation bytes a convolution reorders on every call, source and result: all of
-    them when they come in PyTorch's default layout (eager), none when channels-last."""
-    if workload.op_class in REORDERED_CLASSES and workload.plain_layout:
-        return workload.bytes_in + workload.bytes_out
-    return 0
+    """Activation bytes a convolution reorders or copies between layouts on every call."""
+    return sum(_reordered_activations(workload))
 
 
 def activation_reorder_s(workload: Workload, device: Device, cores: int) -> float:
-    """Time of a convolution's two activation reorders: at the device's measured layout
-    reorder rate (a transposing copy), else as plain copies through the caches (a lower
-    bound: the transposition runs 3-10x below a plain copy on the 2-core Xeon test machine,
+    """Time of a convolution's activation passes: at the device's measured layout reorder
+    rate (a transposing copy), else as plain copies through the caches (a lower bound: the
+    transposition runs 3-10x below a plain copy on the 2-core Xeon test machine,
     compiler/calibrate/memory.layout_reorder)."""
     rate = device.overheads.layout_reorder_bytes_per_s
+    passes = _reordered_activations(workload)
     if rate is not None:
-        return (workload.bytes_in + workload.bytes_out) / float(rate.value)
-    return _copy_s(device, workload.bytes_in, cores) + _copy_s(device, workload.bytes_out, cores)
+        return sum(passes) / float(rate.value)
+    return sum(_copy_s(device, nbytes, cores) for nbytes in passes)
 
 
 def _copy_s(device: Device, nbytes: int, cores: int, source=None) -> float:

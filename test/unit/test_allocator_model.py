@@ -63,3 +63,35 @@ def test_an_unknown_allocator_lists_the_valid_ones():
 
     with pytest.raises(PipelineError, match="unknown allocator 'jemalloc'; valid allocators: glibc, pinned"):
         build("map-cpu{allocator=jemalloc}")
+
+
+def test_eager_bf16_convolutions_allocate_one_more_result_buffer_except_depthwise():
+    """Traced (bench/malloc_trace.py, mobilenet_v2 and resnet50 in BF16): a convolution
+    allocates source copy, weight copy, blocked result, then one more result-sized buffer
+    for PyTorch's copy into NCHW, then the output; a depthwise layer has no such buffer.
+    FP32 layers have none either."""
+    from compiler.context import make_context
+    from compiler.pipeline import build as build_pipeline
+    from conftest import imported
+    from passes import work as W
+    from passes.liveness import allocator_calls, schedule
+    from passes.units import dominant
+
+    def allocs_by_class(precision):
+        module = imported("mobilenet_v2", 1).module.clone()
+        for p in build_pipeline(f"annotate-deps,assign-precision{{default={precision}}}"):
+            p.apply(make_context(), module)
+        out = {}
+        for step in schedule(module).steps:
+            cls = dominant(step.unit)[1].op_class
+            if cls in (W.CONV, W.DEPTHWISE_CONV):
+                calls = allocator_calls(step)
+                out.setdefault(cls, set()).add(
+                    sum(kind == "alloc" for kind, *_ in calls) - len(step.allocs))
+        return out
+
+    bf16, fp32 = allocs_by_class("bf16"), allocs_by_class("fp32")
+    assert bf16[W.CONV] == {4}             # source, weights, blocked result, NCHW copy
+    assert bf16[W.DEPTHWISE_CONV] == {3}
+    assert fp32[W.DEPTHWISE_CONV] == {3}
+    assert fp32[W.CONV] == {2, 3}          # the stem reads its 3-channel image as is

@@ -291,6 +291,33 @@ def test_cpu_eager_convolution_reorders_its_activations_both_ways():
     assert cpu_model.map_workload(gemm, device).details["activation_reorder_s"] == 0.0
 
 
+def test_cpu_eager_bf16_convolution_copies_its_result_once_more():
+    """In BF16, PyTorch copies oneDNN's channels-last result into NCHW after the call: one
+    more pass over the result than in FP32. Hand-computed for 64 -> 256 1x1 at 56x56 on the
+    Xeon 8480+ (0.40 MB source, 1.61 MB result in BF16): passes of 0.40 + 1.61 + 1.61 MB.
+    A depthwise layer's result is reordered straight into NCHW; a compiled graph passes
+    channels-last tensors and copies nothing."""
+    spr = load_device("xeon-8480plus")
+    src, out = 64 * 56 * 56 * 2, 256 * 56 * 56 * 2
+    bf16 = conv_workload(1, "bf16", cin=64, cout=256, kernel=1)
+    m = cpu_model.map_workload(bf16, spr)
+    assert m.details["activation_reorder_bytes"] == src + 2 * out
+    assert m.details["activation_reorder_s"] == pytest.approx(
+        sum(cpu_model._copy_s(spr, b, m.units_used) for b in (src, out, out)))
+    fp32 = cpu_model.map_workload(conv_workload(1, "fp32", cin=64, cout=256, kernel=1), spr)
+    assert fp32.details["activation_reorder_bytes"] == 2 * src + 2 * out   # 4-byte elements
+    dw = dataclasses.replace(conv_workload(1, "bf16", cin=96, cout=96, hw=56),
+                             op_class="depthwise_conv", bytes_weights=96 * 9 * 2,
+                             gemms=(Gemm(56 * 56, 1, 9, 96),))
+    assert cpu_model.map_workload(dw, spr).details["activation_reorder_bytes"] == \
+        dw.bytes_in + dw.bytes_out
+    compiled = cpu_model.map_workload(dataclasses.replace(bf16, plain_layout=False), spr)
+    assert compiled.details["activation_reorder_bytes"] == 0
+    assert cpu_model.copies_result_to_nchw("conv", "bf16")
+    assert not cpu_model.copies_result_to_nchw("depthwise_conv", "bf16")
+    assert not cpu_model.copies_result_to_nchw("conv", "fp32")
+
+
 def test_cpu_weight_reorder_only_where_a_library_repacks_per_call():
     """FP32 GEMMs pack panels inside the BLAS (no separate pass); AMX matmuls copy B into
     VNNI blocks every call; element-wise ops have no weights to reorder."""
