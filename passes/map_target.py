@@ -33,6 +33,7 @@ from targets.workload import Mapping
 TARGET_ATTR, DEVICE_ATTR, POWER_MODE_ATTR = "perf.target", "perf.device", "perf.power_mode"
 UTILIZATION_ATTR, EFFICIENCY_ATTR = "perf.utilization", "perf.efficiency"
 CALIBRATION_ATTR = "perf.calibration"  # the calibration file map-* applied (cost re-applies it)
+CALIBRATION_KERNEL_ATTR = "calibration_kernel"  # the benchmark of this exact shape that set the efficiency
 MAP_PASS = {"gpu": "map-gpu", "tpu": "map-tpu", "kpu": "map-kpu", "cpu": "map-cpu"}
 
 # Mapping fields stored on kernels under these attribute names (precision is renamed so
@@ -181,6 +182,10 @@ class MapPass(ModulePass):
             except ValueError as err:  # refused precision, impossible mapping
                 raise DiagnosticError(f"cannot map '{workload.name}' to {device.name}: {err}", unit) from None
             attrs = mapping_attributes(mapping)
+            measured = (load_calibration(self.calibration).kernel_for(workload)
+                        if self.calibration is not None else None)
+            if measured is not None:  # the efficiency is this very shape's benchmark
+                attrs[CALIBRATION_KERNEL_ATTR] = StringAttr(measured[1])
             name = U.unit_name(unit)
             if isinstance(unit, RegionUnitOp):
                 kernel = rewrap(unit, kernel_cls, attrs)

@@ -103,6 +103,7 @@ def kernel_entry(k: KernelOp) -> dict:
         "weight_reorder_bytes": _attr(k, "weight_reorder_bytes", 0),
         "activation_reorder_s": _attr(k, "activation_reorder_s", 0.0),
         "activation_reorder_bytes": _attr(k, "activation_reorder_bytes", 0),
+        "calibration_kernel": _attr(k, "calibration_kernel"),
     }
     entry["reason"] = reason(entry)
     return entry

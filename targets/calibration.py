@@ -47,8 +47,9 @@ softmax are both reductions) also has bands per kind (`ops`).
 
 `load(path)` validates (errors read `FILE: error: field: what`), `Calibration.apply(device)`
 returns the device with the measured figures (kind "measured", source: the file),
-`Calibration.fractions_for(workload)` gives {op class: fraction} for the workload's size
-band, interpolated in log(FLOPs) between bands. Plain Python; no IR, no torch.
+`Calibration.fractions_for(workload)` gives {op class: fraction}: a benchmark's own fitted
+efficiency when the workload has exactly its shape, else the workload's size band,
+interpolated in log(FLOPs) between bands. Plain Python; no IR, no torch.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ class Calibration:
     # class -> precision -> op kind -> bands, for classes measured with several op kinds
     op_bands: Mapping[str, Mapping[str, Mapping[str, tuple[Band, ...]]]] = dataclasses.field(
         default_factory=dict)
+    # kernel_key(workload) -> (fitted efficiency, benchmark name): the shapes measured alone
+    kernels: Mapping[tuple, tuple[float, str]] = dataclasses.field(default_factory=dict)
 
     # ---- provenance
 
@@ -265,14 +268,35 @@ class Calibration:
         inside attention) works on data in registers and cache, which standalone
         element-wise benchmarks (streaming memory, allocating outputs) do not measure, so
         the tail keeps the model's default."""
+        exact = self.kernel_for(workload)
+        if exact is not None:
+            return {workload.op_class: exact[0]}
         bands = self.bands_for(workload.op_class, workload.precision, op_kind(workload.name))
         return {workload.op_class: interpolate(bands, workload.flops)} if bands else {}
+
+    def kernel_for(self, workload: Workload) -> tuple[float, str] | None:
+        """(fitted efficiency, benchmark name) of a benchmark of exactly this kernel's shape
+        (class, precision, layout, matrix products and bytes), or None. Kernels of equal
+        FLOPs differ by far more than the bands' spread (BF16 1x1 convolutions of 0.1
+        GFLOP at 56x56 on the Xeon test machine: 256 -> 64 channels at 0.15 of the AMX
+        peak, 64 -> 256 at 0.035), so a measured shape wins over interpolation."""
+        return self.kernels.get(kernel_key(
+            workload.op_class, workload.precision, workload.plain_layout,
+            [(g.m, g.n, g.k, g.batch) for g in workload.gemms],
+            workload.bytes_in, workload.bytes_weights, workload.bytes_out))
 
     def bands_for(self, op_class: str, precision: str, kind: str | None = None) -> tuple[Band, ...]:
         by_kind = self.op_bands.get(op_class, {}).get(precision, {})
         if kind and kind in by_kind:
             return by_kind[kind]
         return self.bands.get(op_class, {}).get(precision, ())
+
+
+def kernel_key(op_class: str, precision: str, plain_layout: bool, gemms: Iterable[Iterable[int]],
+               bytes_in: int, bytes_weights: int, bytes_out: int) -> tuple:
+    """What identifies a kernel's shape for a calibration lookup."""
+    return (op_class, precision, bool(plain_layout), tuple(tuple(int(x) for x in g) for g in gemms),
+            int(bytes_in), int(bytes_weights), int(bytes_out))
 
 
 def interpolate(bands: tuple[Band, ...], flops: float) -> float:
@@ -434,6 +458,7 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
                 c.fail(f"library_call_s.{cls}.{prec}", "unknown precision")
             calls[f"{cls}:{prec}"] = c.spread(value, f"library_call_s.{cls}.{prec}",
                                               allow_zero=True).median
+    kernels = _kernels(c, data.get("benchmarks") or [])
     if data.get("dispatch_overhead_s") is not None:
         dispatch = c.spread(data["dispatch_overhead_s"], "dispatch_overhead_s",
                             allow_zero=True).median
@@ -452,9 +477,41 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         dispatch_overhead_s=dispatch,
         launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch,
         layout_reorder_bytes_per_s=reorder, library_call_s=MappingProxyType(calls),
-        raw=MappingProxyType(data),
+        raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
                                    for c, v in op_bands.items()}))
+
+
+KERNEL_FIELDS = ("op_class", "precision", "gemms", "bytes_in", "bytes_weights", "bytes_out")
+
+
+def _kernels(c: _Checker, benchmarks: Any) -> dict[tuple, tuple[float, str]]:
+    """The benchmarks whose fit found a compute efficiency, keyed by kernel_key. A
+    benchmark the model's overheads alone explain (efficiency null) leaves its shape to
+    the bands."""
+    if not isinstance(benchmarks, list):
+        c.fail("benchmarks", f"expected a list, got {type(benchmarks).__name__}")
+    out = {}
+    for i, bench in enumerate(benchmarks):
+        where = f"benchmarks[{i}]"
+        b = c.obj(bench, where)
+        fit = c.obj(b.get("fit") or {}, f"{where}.fit")
+        if fit.get("efficiency") is None or "workload" not in b:
+            continue
+        w = c.obj(b["workload"], f"{where}.workload")
+        missing = [f for f in KERNEL_FIELDS if f not in w]
+        if missing:
+            c.fail(f"{where}.workload", f"missing {', '.join(missing)}")
+        efficiency = c.num(fit["efficiency"], f"{where}.fit.efficiency")
+        if efficiency > 1.0:
+            c.fail(f"{where}.fit.efficiency", f"{efficiency} is not a fraction in (0, 1]")
+        try:
+            key = kernel_key(w["op_class"], w["precision"], w.get("plain_layout", True),
+                             w["gemms"], w["bytes_in"], w["bytes_weights"], w["bytes_out"])
+        except (TypeError, ValueError):
+            c.fail(f"{where}.workload", "gemms must be [m, n, k, batch] lists and bytes integers")
+        out[key] = (efficiency, str(b.get("name", where)))
+    return out
 
 
 def _rate(c: _Checker, data: Mapping[str, Any], key: str) -> float | None:

@@ -19,7 +19,7 @@ from targets import cpu_model, roofline
 from targets.calibration import (
     SCHEMA, SCHEMA_VERSION, CalibrationError, from_dict, interpolate, load, op_kind,
 )
-from targets.calibration_fit import fit_one
+from targets.calibration_fit import fit_one, workload_to_dict
 from targets.catalog import load_device
 from targets.host import probe
 from targets.workload import OP_CLASSES
@@ -170,6 +170,33 @@ def test_tiny_run_calibration_drives_map_cpu(tiny_run):
     assert sources["linear"] == "calibration", sources
 
 
+def test_map_cpu_names_the_benchmark_that_set_a_kernels_efficiency():
+    """resnet18's 64 -> 64 3x3 layers at 56x56 have the shape of the Xeon calibration's
+    'conv 3x3/1 64->64 @56' benchmark: map-cpu marks them with it and uses its fitted
+    efficiency; the 1x1 stride-2 downsampling layer (no such benchmark) gets none."""
+    from compiler.context import make_context
+    from compiler.pipeline import build
+    from conftest import imported
+    from passes.report_data import collect
+
+    path = str(ROOT / "targets" / "calibrations" / "ci-host-xeon-2core.json")
+    module = imported("resnet18", 1).module.clone()
+    for p in build(f"annotate-deps,assign-precision{{default=fp32}},map-cpu{{device=host calibration={path}}}"):
+        p.apply(make_context(), module)
+    kernels = {k.attributes["name"].data: k for k in module.walk() if k.name == "perf.cpu_kernel"}
+    layer1 = kernels["conv2d_1"]
+    assert layer1.attributes["calibration_kernel"].data == "conv 3x3/1 64->64 @56"
+    fitted = next(b["fit"]["efficiency"] for b in json.loads(Path(path).read_text())["benchmarks"]
+                  if b["name"] == "conv 3x3/1 64->64 @56" and b["precision"] == "fp32")
+    assert layer1.attributes["class_efficiency"].value.data == pytest.approx(fitted)
+    assert "calibration_kernel" not in kernels["conv2d_7"].attributes
+    for p in build("cost"):
+        p.apply(make_context(), module)
+    rows = {r["name"]: r for r in collect(module)["subgraphs"]}
+    assert rows["conv2d_1"]["calibration_kernel"] == "conv 3x3/1 64->64 @56"
+    assert rows["conv2d_7"]["calibration_kernel"] is None
+
+
 @pytest.mark.skipif(not SHIPPED, reason="no shipped calibration yet")
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_shipped_calibrations_load(path):
@@ -244,6 +271,47 @@ def test_lower_calibrated_efficiency_is_slower_and_higher_is_faster():
     high = from_dict(document({"matmul": [(w.flops, 1.0)]})).fractions_for(w)
     assert low == {"matmul": pytest.approx(0.05)}
     assert latency(w, HOST, low) > default > latency(w, HOST, high)
+
+
+def benchmark_of(w, efficiency: float | None, name: str = "conv 3x3/1 64->64 @56") -> dict:
+    """A calibration benchmark entry for workload `w` whose fit found `efficiency`."""
+    return {"name": name, "op_class": w.op_class, "precision": w.precision,
+            "workload": workload_to_dict(w), "fit": {"efficiency": efficiency}}
+
+
+def test_a_benchmark_of_the_same_shape_wins_over_the_bands():
+    """Two convolutions of equal FLOPs and band: the one whose exact shape was benchmarked
+    gets that benchmark's fitted efficiency, the other the band's; an overhead-bound
+    benchmark (efficiency null) or another layout leaves the shape to the bands."""
+    measured = conv_workload(1, "fp32", cin=64, cout=256, hw=56, kernel=1)
+    other = conv_workload(1, "fp32", cin=256, cout=64, hw=56, kernel=1)
+    assert measured.flops == other.flops
+    doc = document({"conv": [(measured.flops, 0.5)]})
+    doc["benchmarks"] = [benchmark_of(measured, 0.04, "conv 1x1/1 64->256 @56")]
+    cal = from_dict(doc)
+    assert cal.fractions_for(measured) == {"conv": pytest.approx(0.04)}
+    assert cal.fractions_for(other) == {"conv": pytest.approx(0.5)}
+    assert cal.kernel_for(measured) == (pytest.approx(0.04), "conv 1x1/1 64->256 @56")
+    assert cal.kernel_for(dataclasses.replace(measured, plain_layout=False)) is None
+    assert latency(measured, HOST, cal.fractions_for(measured)) > \
+        latency(other, HOST, cal.fractions_for(other))
+    doc["benchmarks"] = [benchmark_of(measured, None)]
+    assert from_dict(doc).fractions_for(measured) == {"conv": pytest.approx(0.5)}
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"workload": {"op_class": "conv"}, "fit": {"efficiency": 0.5}}, "missing precision, gemms"),
+    ("conv", "expected an object"),
+])
+def test_a_malformed_benchmark_is_a_clean_error(entry, message):
+    doc = document()
+    doc["benchmarks"] = [entry]
+    with pytest.raises(CalibrationError, match=r"benchmarks\[0\].*" + message):
+        from_dict(doc)
+    w = conv_workload(1, "fp32")
+    doc["benchmarks"] = [benchmark_of(w, 1.5)]
+    with pytest.raises(CalibrationError, match=r"benchmarks\[0\]\.fit\.efficiency.*not a fraction"):
+        from_dict(doc)
 
 
 def test_fractions_follow_the_workloads_size_band():
