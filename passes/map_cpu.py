@@ -3,6 +3,7 @@ The model is `targets.cpu_model`; this file only names the target and its defaul
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -10,6 +11,7 @@ from xdsl.ir import Operation
 
 from passes.liveness import Schedule, fresh_pages
 from passes.map_target import MapPass
+from targets import cpu_model
 
 
 ALLOCATORS = ("glibc", "pinned")
@@ -38,3 +40,14 @@ class MapCpuPass(MapPass):
     def fresh_pages(self, plan: Schedule, plain_layout: bool) -> dict[Operation, int]:
         # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
         return fresh_pages(plan, pinned=self.allocator == "pinned", plain_layout=plain_layout)
+
+    def run_bytes(self, workloads, plain_layout: bool) -> int:
+        """What the kernels read and write in one run, plus the copies oneDNN makes per call:
+        a convolution's blocked weights and its activations' layout copies."""
+        total = 0
+        for w in workloads:
+            w = dataclasses.replace(w, plain_layout=plain_layout)
+            total += w.bytes_moved + cpu_model.activation_reorder_bytes(w)
+            if w.op_class in cpu_model.REORDERED_CLASSES:
+                total += w.bytes_weights
+        return total

@@ -154,6 +154,11 @@ class MapPass(ModulePass):
         `plain_layout`: the runtime passes activations in PyTorch's default layout (eager)."""
         return {}
 
+    def run_bytes(self, workloads, plain_layout: bool) -> int:
+        """Bytes the model's kernels move in one run (the caches' reuse distance of a
+        weight); 0 where the target's model does not use it."""
+        return 0
+
     def calibration_fractions(self, workload) -> dict[str, float] | None:
         """Measured {op class: fraction of peak} for the workload's size band, or None."""
         if self.calibration is None:
@@ -172,10 +177,13 @@ class MapPass(ModulePass):
         model_weights = sum(plan.weights.values())  # they share the device's on-chip memory
         plain = FUSED_ATTR not in op.attributes  # eager: tensors in PyTorch's default layout
         fresh = self.fresh_pages(plan, plain)
+        run_bytes = self.run_bytes([U.workload(u) for u in U.units(op)
+                                    if not isinstance(u, KernelOp)], plain)
         for unit in list(U.units(op)):
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
             workload = dataclasses.replace(U.workload(unit), model_weight_bytes=model_weights,
+                                           model_run_bytes=run_bytes,
                                            fresh_bytes=fresh.get(unit), plain_layout=plain)
             try:
                 mapping = model.map_workload(workload, device, self.calibration_fractions(workload))

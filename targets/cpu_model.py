@@ -203,11 +203,13 @@ def map_workload(workload: Workload, device: Device,
     ws = working_set(workload)
     per_core = ws / cores_used
     level = serving_level(device, ws, per_unit_bytes=per_core)
-    # Between two runs of this kernel the rest of the model's weights pass through the
-    # caches, so its weights are re-read from the nearest level that holds the weights of
-    # the whole model (split over the cores that run it), when that is farther.
-    weight_level = serving_level(device, workload.model_weight_bytes,
-                                 per_unit_bytes=workload.model_weight_bytes / cores_used)
+    # Between two runs of this kernel everything the model touches in a run passes through
+    # the caches (its weights, their per-call blocked copies, activations and their
+    # copies), so its weights are re-read from the nearest level that holds all of that
+    # (split over the cores that run it), when that is farther: a weight is reused once a
+    # run, a cyclic pattern that an LRU-like cache smaller than the run does not keep.
+    reuse = max(workload.model_weight_bytes, workload.model_run_bytes)
+    weight_level = serving_level(device, reuse, per_unit_bytes=reuse / cores_used)
     order = [lvl.name for lvl in device.memory]
     farther = order.index(weight_level.name) > order.index(level.name)
     streamed = workload.bytes_weights if workload.model_weight_bytes and farther else 0

@@ -55,6 +55,9 @@ class Workload:
     ops: int = 1                  # graph ops fused into this kernel
     working_set_bytes: int = 0    # bytes touched once (in + weights + out), for cache-level choice
     model_weight_bytes: int = 0   # weights of the whole model, which share on-chip memory
+    # Bytes every kernel of the model moves in one run, with the copies a CPU library makes
+    # per call: what passes through the caches between two runs of this kernel (0: unknown).
+    model_run_bytes: int = 0
     in_place: bool = False        # eager code writes the result over its input: no new buffer
     # Activations in PyTorch's default contiguous layout (NCHW), as eager code passes them;
     # False for a compiled graph (torch.compile on CPU makes convolutions channels-last:

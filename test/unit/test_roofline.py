@@ -239,6 +239,37 @@ def test_cpu_weights_come_from_the_level_that_holds_the_whole_models_weights():
                                  + (gemv.bytes_moved - gemv.bytes_weights) / near)
 
 
+def test_cpu_weights_are_reread_from_the_level_that_holds_a_whole_run():
+    """A weight is reused once per run, and everything the run touches passes through the
+    caches in between. A GEMV with 2 MB of weights in a model with 8 MB of weights: they fit
+    the i7-12700K's 25 MB L3 and are re-read from there; when the run moves 64 MB
+    (activations, copies) they are evicted and stream from DRAM."""
+    device = load_device("i7-12700k")
+    gemv = gemm_workload(1, 512, 1024, "fp32")                    # 2 MB of weights
+    small_model = dataclasses.replace(gemv, model_weight_bytes=8 * 2**20)
+    big_run = dataclasses.replace(small_model, model_run_bytes=64 * 2**20)
+    assert cpu_model.map_workload(small_model, device).stream_level == "l3"
+    m = cpu_model.map_workload(big_run, device)
+    assert m.stream_level == "dram" and m.stream_bytes == gemv.bytes_weights
+    assert roofline.estimate(gemv, m, device).latency_s > \
+        roofline.estimate(gemv, cpu_model.map_workload(small_model, device), device).latency_s
+
+
+def test_map_cpu_run_bytes_count_the_librarys_copies():
+    """Hand-computed: an eager 64 -> 64 3x3 FP32 convolution at 56x56 moves 0.80 MB in,
+    0.15 MB of weights, 0.80 MB out; oneDNN adds a blocked copy of the weights (0.15 MB)
+    and of the source and result (2 x 0.80 MB). A matmul adds nothing; a compiled graph's
+    convolution copies only its weights."""
+    from passes.map_cpu import MapCpuPass
+
+    conv, gemm = conv_workload(1, "fp32"), gemm_workload(64, 64, 64, "fp32")
+    t, w = 64 * 56 * 56 * 4, 64 * 64 * 9 * 4
+    p = MapCpuPass()
+    assert p.run_bytes([conv], plain_layout=True) == (t + w + t) + w + 2 * t
+    assert p.run_bytes([conv], plain_layout=False) == (t + w + t) + w
+    assert p.run_bytes([gemm], plain_layout=True) == gemm.bytes_moved
+
+
 def test_cpu_convolution_weights_are_reordered_on_every_call():
     """An eager oneDNN convolution reads its plain weights and writes a blocked copy before
     computing: hand-computed for 512 -> 512 3x3 at 7x7 (9.4 MB of FP32 weights) on the
