@@ -21,7 +21,7 @@ from dialects import graph
 from passes import units as U
 from passes import work as W
 from targets import glibc_heap
-from targets.cpu_model import copies_result_to_nchw
+from targets.cpu_model import copies_result_to_nchw, copies_source
 
 
 @dataclass(frozen=True)
@@ -133,9 +133,6 @@ def fresh_pages(plan: Schedule, pinned: bool = False,
     return {step.unit: nbytes for step, nbytes in zip(plan.steps, fresh)}
 
 
-# Fewer input channels than this (an image) and an FP32 oneDNN convolution reads the NCHW
-# source as it is, without a blocked copy (ONEDNN_VERBOSE: no source reorder for 3 -> 64).
-PLAIN_SOURCE_MAX_CHANNELS = 8
 INDEX_BYTES = 8   # int64
 
 
@@ -165,7 +162,7 @@ def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Ev
         precision = U.unit_precision(step.unit)
         source, blocked, extra = object(), object(), object()
         calls = []
-        if not (precision == "fp32" and W.shape(op.operands[0])[-3] < PLAIN_SOURCE_MAX_CHANNELS):
+        if copies_source(precision, W.shape(op.operands[0])[-3]):
             calls.append(("alloc", source, t.bytes_in))
         calls += [("alloc", weights, t.bytes_weights), ("alloc", blocked, t.bytes_out),
                   ("free", weights), ("free", source)]

@@ -202,7 +202,7 @@ def workload(op: Operation) -> Workload:
     unit_works = works(op)
     matrix, vector = flops(op, unit_works)
     t = traffic(op)
-    anchor = dominant(op, unit_works)[1]
+    anchor_op, anchor = dominant(op, unit_works)
     n_ops = sum(1 for o, _ in unit_works if not isinstance(o, W.VIEW_OPS))
     return Workload(
         name=unit_name(op), op_class=anchor.op_class, precision=unit_precision(op),
@@ -213,6 +213,8 @@ def workload(op: Operation) -> Workload:
         channels=anchor.channels, spatial=anchor.spatial, gemms=gemms_of(op), ops=n_ops,
         working_set_bytes=t.bytes_in + t.bytes_weights + t.bytes_out,
         in_place=in_place(op),
+        source_channels=(W.shape(anchor_op.operands[0])[-3]
+                         if isinstance(anchor_op, graph.Conv2dOp) else 0),
     )
 
 

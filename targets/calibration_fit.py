@@ -92,6 +92,9 @@ def fit(doc: dict, device: Device, origin: str = "<calibration>") -> dict:
     overheads and clock are applied first, as map-cpu will apply them."""
     dev = calibrated_host(doc, device, origin)
     for b in doc.get("benchmarks", []):
+        if "source_channels" not in b["workload"] and "cin" in b.get("params", {}):
+            # files measured before workloads recorded it: the benchmark's own parameter
+            b["workload"]["source_channels"] = int(b["params"]["cin"])
         w = workload_from_dict(b["workload"])
         b["kind"] = op_kind(w.name)
         t = b["time_s"]

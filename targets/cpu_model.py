@@ -122,8 +122,10 @@ REORDERED_CLASSES = ("conv", "depthwise_conv")
 # convolution, reorder for 1x1, 3x3 and depthwise layers in FP32 and BF16). Two more memory
 # passes over each tensor; they dominate a depthwise or pointwise layer, whose arithmetic is
 # small: 96-channel 3x3 depthwise at 112x112, FP32, 262 us channels-last vs 3744 us NCHW of
-# which page faults of the fresh copies are most (see liveness.allocator_calls). A source with
-# fewer channels than a vector (an image) is read as is in FP32; that one pass is not modelled.
+# which page faults of the fresh copies are most (see liveness.allocator_calls). An FP32
+# source with fewer channels than this (an image) is read as is (ONEDNN_VERBOSE: no source
+# reorder for the 3 -> 64 stem).
+PLAIN_SOURCE_MAX_CHANNELS = 8
 # In BF16 the result takes one more pass: oneDNN writes it channels-last and PyTorch copies
 # it into NCHW (aten::mkldnn_convolution -> aten::contiguous -> aten::copy_, torch.profiler on
 # the 2-core Xeon, torch 2.14: 1x1, 3x3, strided 3x3, the 7x7 stem and the 16x16 patch
@@ -131,6 +133,11 @@ REORDERED_CLASSES = ("conv", "depthwise_conv")
 # results oneDNN reorders straight into NCHW). A 64 -> 256 1x1 layer at 56x56 spends 74 us in
 # the convolution, 61 us in oneDNN's result reorder and ~440 us in that copy.
 RESULT_COPY_PRECISIONS = ("bf16",)
+
+
+def copies_source(precision: str, source_channels: int) -> bool:
+    """Whether an eager convolution copies its NCHW source into the library's layout."""
+    return not (precision == "fp32" and 0 < source_channels < PLAIN_SOURCE_MAX_CHANNELS)
 
 
 def copies_result_to_nchw(op_class: str, precision: str) -> bool:
@@ -286,12 +293,13 @@ def _calls_library(workload: Workload) -> bool:
 
 
 def _reordered_activations(workload: Workload) -> list[int]:
-    """The bytes of each activation pass a convolution makes on every call: source and
-    result when they come in PyTorch's default layout (eager), plus PyTorch's copy of a BF16
-    result into NCHW; none when channels-last."""
+    """The bytes of each activation pass a convolution makes on every call: source (unless
+    an FP32 image, read as is) and result when they come in PyTorch's default layout
+    (eager), plus PyTorch's copy of a BF16 result into NCHW; none when channels-last."""
     if workload.op_class not in REORDERED_CLASSES or not workload.plain_layout:
         return []
-    passes = [workload.bytes_in, workload.bytes_out]
+    passes = [workload.bytes_in] if copies_source(workload.precision, workload.source_channels) else []
+    passes.append(workload.bytes_out)
     if copies_result_to_nchw(workload.op_class, workload.precision):
         passes.append(workload.bytes_out)
     return passes

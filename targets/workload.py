@@ -59,6 +59,7 @@ class Workload:
     # per call: what passes through the caches between two runs of this kernel (0: unknown).
     model_run_bytes: int = 0
     in_place: bool = False        # eager code writes the result over its input: no new buffer
+    source_channels: int = 0      # a convolution's input channels (0: not a convolution)
     # Activations in PyTorch's default contiguous layout (NCHW), as eager code passes them;
     # False for a compiled graph (torch.compile on CPU makes convolutions channels-last:
     # torch/_inductor/graph.py decide_layout_opt, "for cpu backend and mkldnn enabled").

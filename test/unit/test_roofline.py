@@ -349,6 +349,23 @@ def test_cpu_eager_bf16_convolution_copies_its_result_once_more():
     assert not cpu_model.copies_result_to_nchw("conv", "fp32")
 
 
+def test_cpu_eager_fp32_image_source_is_read_as_is():
+    """An FP32 convolution over a 3-channel image reads its NCHW source without a blocked
+    copy (ONEDNN_VERBOSE, the resnet stem): only the result is reordered. In BF16 the source
+    is copied too, and the result twice."""
+    spr = load_device("xeon-8480plus")
+    stem = dataclasses.replace(conv_workload(1, "fp32", cin=3, cout=64, hw=112, kernel=7),
+                               source_channels=3)
+    assert cpu_model.map_workload(stem, spr).details["activation_reorder_bytes"] == stem.bytes_out
+    bf16 = dataclasses.replace(conv_workload(1, "bf16", cin=3, cout=64, hw=112, kernel=7),
+                               source_channels=3)
+    assert cpu_model.map_workload(bf16, spr).details["activation_reorder_bytes"] == \
+        bf16.bytes_in + 2 * bf16.bytes_out
+    wide = dataclasses.replace(stem, source_channels=64)
+    assert cpu_model.map_workload(wide, spr).details["activation_reorder_bytes"] == \
+        stem.bytes_in + stem.bytes_out
+
+
 def test_cpu_weight_reorder_only_where_a_library_repacks_per_call():
     """FP32 GEMMs pack panels inside the BLAS (no separate pass); AMX matmuls copy B into
     VNNI blocks every call; element-wise ops have no weights to reorder."""
