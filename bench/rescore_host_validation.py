@@ -9,6 +9,11 @@ so runs stored on one machine can be re-scored on another.
 
     .venv/bin/python bench/rescore_host_validation.py targets/measurements/ci-host-2core/*.json
     .venv/bin/python bench/rescore_host_validation.py FILE --calibration none
+    .venv/bin/python bench/rescore_host_validation.py FILE --bands-only
+
+--bands-only drops the calibration's benchmarks of exactly a kernel's shape, so every kernel
+reads its efficiency from the FLOP bands: how the calibration does on shapes it never ran
+(the suite's shapes come from the zoo).
 """
 
 from __future__ import annotations
@@ -62,10 +67,23 @@ def _rescore(result: dict, calibration: str | None) -> dict:
                 failed=sum(1 for r in rows if r.get("error") is None))
 
 
+def bands_only(path: str) -> str:
+    """A copy of calibration `path` (under build/) without its benchmark list, from which
+    the exact-shape lookup is built; the bands, measured from the same runs, stay."""
+    doc = json.loads(Path(path).read_text())
+    doc["benchmarks"] = []
+    out = ROOT / "build" / "rescore" / f"bands-only-{Path(path).name}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc))
+    return str(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="FILE", help="perf-validate --json output")
     parser.add_argument("--calibration", help="calibration file, or 'none' (default: each file's)")
+    parser.add_argument("--bands-only", action="store_true",
+                        help="ignore the calibration's exact-shape benchmarks (FLOP bands only)")
     args = parser.parse_args()
     from compiler.validate import table
 
@@ -75,6 +93,8 @@ def main() -> int:
         cal = result.get("calibration") if args.calibration is None else (
             None if args.calibration == "none" else args.calibration)
         was = result.get("mape")
+        if cal and args.bands_only:
+            cal = bands_only(cal)
         now = rescore(result, cal)
         print(f"== {path} (measured {result.get('date', '?')}, allocator {result.get('allocator')})")
         sys.stdout.write(table(now))

@@ -228,7 +228,13 @@ def suite(preset: str = "full") -> list[Bench]:
     if not quick:
         out += [linear(1, 512, 512), linear(8, 784, 512), linear(1, 2048, 1000),
                 linear(128, 1024, 256), linear(1024, 256, 1024), linear(197, 768, 768),
-                linear(197, 3072, 768), linear(1576, 768, 768), linear(8, 512, 10)]
+                linear(197, 3072, 768), linear(1576, 768, 768), linear(8, 512, 10),
+                # ConvNeXt-T's pointwise MLPs per stage (tokens x channels -> 4x channels and
+                # back); the transformer encoder's attention projections
+                linear(3136, 96, 384), linear(3136, 384, 96), linear(784, 192, 768),
+                linear(784, 768, 192), linear(196, 384, 1536), linear(196, 1536, 384),
+                linear(49, 768, 3072), linear(49, 3072, 768), linear(128, 256, 768),
+                linear(128, 256, 256)]
     # convolutions: ResNet-like 3x3 and 1x1, strided, stems
     out += [conv(64, 64, 56, 3), conv(256, 256, 14, 3), conv(256, 64, 56, 1), conv(3, 64, 224, 7, 2)]
     # MobileNet/EfficientNet pointwise (1x1) convolutions: few channels, large images
