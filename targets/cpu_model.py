@@ -29,6 +29,13 @@ VECTOR_GRAIN_ELEMENTS = 32768
 # Matrix work: OpenBLAS runs a GEMM on one thread per 65536 x 4 = 262144 multiply-adds
 # (interface/gemm.c get_gemm_optimal_nthreads: SMP_THRESHOLD_MIN x GEMM_MULTITHREAD_THRESHOLD).
 GEMM_GRAIN_MACS = 65536 * 4
+# A matrix-vector product (one row) splits far earlier: PyTorch's x86 wheels call oneMKL
+# (torch.__config__.show(): BLAS_INFO=mkl), whose GEMV runs on 2 threads 1.28x faster than on
+# one at 1x512->256 (131,072 multiply-adds), 1.05x at 65,536, 0.88x at 32,768, 2.07x at
+# 1x784->512, while GEMMs of a few rows gain little (4x256->256 0.97x, 32x256->256 1.30x at
+# 2.1 M); 2-core Xeon test machine, oneMKL 2024.2, bench/gemv_threads.py prints these. A
+# GEMV is bound by reading its weights, and a second core brings its own cache and load ports.
+GEMV_GRAIN_MACS = 65536
 
 # Measured by perf-opt's predecessor on an i7-12700K (architecture notes, "Hardware Mapper
 # Calibration Proposal"): OpenBLAS SGEMM 4096^2 833 GFLOPS, PyTorch conv2d 3x3 with 64
@@ -186,7 +193,7 @@ def map_workload(workload: Workload, device: Device,
     vec_prec = vector_precision(simd, ex.computed_as)
     vec_cores = min(cores, max(1, ceil_div(workload.output_elements, VECTOR_GRAIN_ELEMENTS)))
     if is_matrix:
-        chunks = max(1, int(workload.matrix_flops / 2 // GEMM_GRAIN_MACS))
+        chunks = max(1, int(workload.matrix_flops / 2 // GEMM_GRAIN_MACS), _gemv_chunks(workload))
         cores_used = min(cores, chunks)
     else:
         chunks = ceil_div(max(1, workload.output_elements), VECTOR_GRAIN_ELEMENTS)
@@ -268,6 +275,15 @@ def map_workload(workload: Workload, device: Device,
         vector_unit=simd.name, vector_efficiency=vector_eff, overhead_s=overhead,
         emulated=ex.emulated, details=details,
         stream_bytes=streamed, stream_level=weight_level.name if streamed else "")
+
+
+def _gemv_chunks(workload: Workload) -> int:
+    """Threads the library gives a matmul for its weights alone: a one-row product splits
+    its weight matrix (K x N multiply-adds) by GEMV_GRAIN_MACS, and a product of more rows
+    gets at least as many threads as one row would."""
+    if workload.op_class != "matmul":
+        return 0
+    return max((g.k * g.n // GEMV_GRAIN_MACS for g in gemms_of(workload)), default=0)
 
 
 def weight_reorder_bytes(workload: Workload, amx: bool) -> int:

@@ -241,12 +241,13 @@ def test_cpu_weights_come_from_the_level_that_holds_the_whole_models_weights():
 
 def test_cpu_weights_are_reread_from_the_level_that_holds_a_whole_run():
     """A weight is reused once per run, and everything the run touches passes through the
-    caches in between. A GEMV with 2 MB of weights in a model with 8 MB of weights: they fit
-    the i7-12700K's 25 MB L3 and are re-read from there; when the run moves 64 MB
-    (activations, copies) they are evicted and stream from DRAM."""
+    caches in between. A GEMV with 2 MB of weights (on 8 cores) in a model with 16 MB of
+    weights: 2 MB a core do not fit the i7-12700K's 1.25 MB L2s but fit its 25 MB L3, and are
+    re-read from there; when the run moves 64 MB (activations, copies) they are evicted and
+    stream from DRAM."""
     device = load_device("i7-12700k")
     gemv = gemm_workload(1, 512, 1024, "fp32")                    # 2 MB of weights
-    small_model = dataclasses.replace(gemv, model_weight_bytes=8 * 2**20)
+    small_model = dataclasses.replace(gemv, model_weight_bytes=16 * 2**20)
     big_run = dataclasses.replace(small_model, model_run_bytes=64 * 2**20)
     assert cpu_model.map_workload(small_model, device).stream_level == "l3"
     m = cpu_model.map_workload(big_run, device)
@@ -268,6 +269,25 @@ def test_map_cpu_run_bytes_count_the_librarys_copies():
     assert p.run_bytes([conv], plain_layout=True) == (t + w + t) + w + 2 * t
     assert p.run_bytes([conv], plain_layout=False) == (t + w + t) + w
     assert p.run_bytes([gemm], plain_layout=True) == gemm.bytes_moved
+
+
+def test_cpu_gemv_splits_across_cores_earlier_than_a_gemm():
+    """oneMKL splits a one-row product from 65,536 multiply-adds per thread: the MLP's
+    1x784->512 layer (401,408) makes 6 chunks, on 6 of the i7-12700K's 12 cores, and so does
+    the same layer with 2 rows (0.8 M multiply-adds, 3 GEMM chunks); with 8 rows (3.2 M) the
+    GEMM grain (262,144) gives 12 chunks; a 1x128->128 GEMV (16,384) stays on one core."""
+    i7 = load_device("i7-12700k")
+    gemv = cpu_model.map_workload(gemm_workload(1, 512, 784, "fp32"), i7)
+    assert cpu_model.GEMV_GRAIN_MACS == 65536
+    assert gemv.details["parallel_chunks"] == 401408 // 65536 == gemv.units_used == 6
+    gemm = cpu_model.map_workload(gemm_workload(8, 512, 784, "fp32"), i7)
+    assert gemm.details["grain"] == cpu_model.GEMM_GRAIN_MACS
+    assert gemm.details["parallel_chunks"] == 8 * 401408 // 262144 == gemm.units_used == 12
+    # two rows split at least as far as one (the weights decide the GEMV's threads)
+    two = cpu_model.map_workload(gemm_workload(2, 512, 784, "fp32"), i7)
+    assert two.units_used == 6
+    small = cpu_model.map_workload(gemm_workload(1, 128, 128, "fp32"), i7)
+    assert small.units_used == 1
 
 
 def test_cpu_convolution_weights_are_reordered_on_every_call():
