@@ -162,7 +162,7 @@ def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Ev
         precision = U.unit_precision(step.unit)
         source, blocked, extra = object(), object(), object()
         calls = []
-        if copies_source(precision, W.shape(op.operands[0])[-3]):
+        if copies_source(precision, W.source_channels(op)):
             calls.append(("alloc", source, t.bytes_in))
         calls += [("alloc", weights, t.bytes_weights), ("alloc", blocked, t.bytes_out),
                   ("free", weights), ("free", source)]

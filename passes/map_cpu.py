@@ -43,11 +43,11 @@ class MapCpuPass(MapPass):
 
     def run_bytes(self, workloads, plain_layout: bool) -> int:
         """What the kernels read and write in one run, plus the copies oneDNN makes per call:
-        a convolution's blocked weights and its activations' layout copies."""
+        a convolution's blocked weights and its activations' layout copies (an AMX matmul's
+        packed weights depend on the device, not known here, and are left out)."""
         total = 0
         for w in workloads:
             w = dataclasses.replace(w, plain_layout=plain_layout)
-            total += w.bytes_moved + cpu_model.activation_reorder_bytes(w)
-            if w.op_class in cpu_model.REORDERED_CLASSES:
-                total += w.bytes_weights
+            total += (w.bytes_moved + cpu_model.activation_reorder_bytes(w)
+                      + cpu_model.weight_reorder_bytes(w, amx=False))
         return total

@@ -12,7 +12,7 @@ from dialects.perf import KernelOp
 from passes import units as U
 from passes.cost import module_value
 from passes.diagnostic import DiagnosticError
-from passes.map_target import from_attribute, mapping_of
+from passes.map_target import CALIBRATION_KERNEL_ATTR, from_attribute, mapping_of
 
 SCHEMA_VERSION = 1
 
@@ -103,7 +103,7 @@ def kernel_entry(k: KernelOp) -> dict:
         "weight_reorder_bytes": _attr(k, "weight_reorder_bytes", 0),
         "activation_reorder_s": _attr(k, "activation_reorder_s", 0.0),
         "activation_reorder_bytes": _attr(k, "activation_reorder_bytes", 0),
-        "calibration_kernel": _attr(k, "calibration_kernel"),
+        "calibration_kernel": _attr(k, CALIBRATION_KERNEL_ATTR),
     }
     entry["reason"] = reason(entry)
     return entry

@@ -213,8 +213,7 @@ def workload(op: Operation) -> Workload:
         channels=anchor.channels, spatial=anchor.spatial, gemms=gemms_of(op), ops=n_ops,
         working_set_bytes=t.bytes_in + t.bytes_weights + t.bytes_out,
         in_place=in_place(op),
-        source_channels=(W.shape(anchor_op.operands[0])[-3]
-                         if isinstance(anchor_op, graph.Conv2dOp) else 0),
+        source_channels=W.source_channels(anchor_op),
     )
 
 

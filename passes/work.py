@@ -103,6 +103,12 @@ def shape(value: SSAValue) -> tuple[int, ...]:
     return tuple(typ.get_shape()) if isinstance(typ, TensorType) else ()
 
 
+def source_channels(op: Operation) -> int:
+    """A convolution's input channels (what decides whether eager oneDNN copies its source);
+    0 for any other op."""
+    return shape(op.operands[0])[-3] if isinstance(op, graph.Conv2dOp) else 0
+
+
 def op_precision(op: Operation) -> str | None:
     """The precision assign-precision gave the op (None before it ran)."""
     attr = op.attributes.get(PRECISION_ATTR)
