@@ -132,6 +132,10 @@ def stored_precision(value: SSAValue) -> str | None:
         return None
     if is_view(owner):
         return stored_precision(owner.operands[0])
+    if is_region_unit(owner) and PRECISION_ATTR not in owner.attributes:
+        # A kernel map-* outlined around one bare op records the mapping's exec_precision,
+        # not `precision`: the stored value is what the op inside yields.
+        return stored_precision(owner.yield_op.operands[value.index])
     return op_precision(owner)
 
 

@@ -91,3 +91,25 @@ def test_report_json_has_the_documented_keys(zoo_import):
     paragraph = doc[doc.index("Each `subgraphs` item:"):doc.index("CSV (`format=csv`)")]
     documented = set(re.findall(r"`([a-z_]+)`", paragraph)) - {"subgraphs", "compute", "memory", "overhead"}
     assert documented == set(report["subgraphs"][0]), documented ^ set(report["subgraphs"][0])
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_mapping_keeps_every_units_traffic(zoo_import, fused):
+    """A unit reads its inputs at the precision its producer stores them, whether or not
+    that producer has already been outlined into a kernel: map-cpu outlines units one by one,
+    and a bf16 linear after a mapped bf16 layer once read its input at fp32 size."""
+    from passes import units as U
+
+    module = zoo_import("transformer_encoder").module.clone()
+    ctx = make_context()
+    stages = (["fuse"] if fused else []) + ["assign-precision{default=bf16}"]
+    for p in build(",".join(stages)):
+        p.apply(ctx, module)
+    before = {U.unit_name(u): U.traffic(u) for u in U.units(module)}
+    build("map-cpu{device=xeon-8480plus}")[0].apply(ctx, module)
+    after = {U.unit_name(k): U.traffic(k) for k in U.units(module)}
+    assert after == before
+    # linear_1 (the feed-forward's second projection in eager order) reads the 128 x 256
+    # activation the layer before it stores in bf16: 2 bytes an element.
+    if not fused:
+        assert before["linear_1"].bytes_in == 128 * 256 * 2
