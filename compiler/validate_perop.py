@@ -83,9 +83,11 @@ def _merge_runs(flat: list[tuple[str, str, float]]) -> list[tuple[str, str, floa
 
 
 def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAULT_MAX_FOREIGN,
-                quiet_wait_s: float = 60.0, kinds: set[str] | None = None) -> list[dict]:
-    """Top-level ATen ops of one eager forward (fused fast paths opened up, see
-    flatten_events), with CPU time averaged over `runs`."""
+                quiet_wait_s: float = 60.0, kinds: set[str] | None = None
+                ) -> tuple[list[dict], dict]:
+    """(top-level ATen ops of one eager forward, fused fast paths opened up (see
+    flatten_events), with CPU time averaged over `runs`; the forward's time split, see
+    forward_split)."""
     import torch
     from torch.profiler import ProfilerActivity, profile
 
@@ -98,12 +100,15 @@ def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAU
         for _ in range(3):
             module(*inputs)
         per_run: list[list[tuple[str, str, float]]] = []
+        splits: list[tuple[float, float, float]] = []
         attempts = busy = 0
         while len(per_run) < runs and attempts < 4 * runs:
             attempts += 1
             b0, c0, t0 = machine_busy_seconds(), time.process_time(), time.perf_counter()
             with without_kineto_chatter(), profile(activities=[ProfilerActivity.CPU]) as prof:
+                start = time.perf_counter()
                 module(*inputs)
+                forward_s = time.perf_counter() - start
             b1, c1, t1 = machine_busy_seconds(), time.process_time(), time.perf_counter()
             if b0 is not None and b1 is not None:
                 foreign = max(0.0, (b1 - b0) - (c1 - c0) - 0.01) / ((t1 - t0) * online_cpus())
@@ -113,6 +118,7 @@ def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAU
             top = [e for e in prof.events() if e.cpu_parent is None and e.name.startswith("aten::")]
             top.sort(key=lambda e: e.time_range.start)
             per_run.append(flatten_events(top, kinds or set()))
+            splits.append(forward_split(top, forward_s))
     n = min(len(r) for r in per_run)
     ops = []
     for i in range(n):
@@ -120,7 +126,19 @@ def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAU
         ops.append({"index": i, "name": per_run[0][i][0], "kind": per_run[0][i][1],
                     "measured_s": statistics.median(r[i][2] for r in per_run),
                     "consistent": len(names) == 1})
-    return ops
+    wall, in_ops, between = (statistics.median(s[i] for s in splits) for i in range(3))
+    return ops, {"wall_s": wall, "in_ops_s": in_ops, "between_ops_s": between}
+
+
+def forward_split(top, wall_s: float) -> tuple[float, float, float]:
+    """(wall, inside top-level ATen ops, between them) of one profiled forward, in seconds.
+    Between two ops the forward runs Python: nn.Module calls, argument handling, freeing
+    the tensors it drops. Measured inside one run, so machine drift does not enter it."""
+    if not top:
+        return wall_s, 0.0, 0.0
+    in_ops = sum(e.time_range.end - e.time_range.start for e in top) * 1e-6
+    span = (max(e.time_range.end for e in top) - top[0].time_range.start) * 1e-6
+    return wall_s, in_ops, max(0.0, span - in_ops)
 
 
 def align(kernels: list[dict], ops: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -170,7 +188,7 @@ def per_op(model: str, batch: int = 1, precision: str = "fp32", calibration: str
     report = predict(imported, precision, "eager", calibration)
     kernels = report["subgraphs"]
     kinds = {op_kind(k["location"] or k["name"]) for k in kernels}
-    ops = profile_ops(built, precision, runs, quiet_wait_s=quiet_wait_s, kinds=kinds)
+    ops, forward = profile_ops(built, precision, runs, quiet_wait_s=quiet_wait_s, kinds=kinds)
     pairs, unmatched = align(kernels, ops)
     rows = []
     for p in pairs:
@@ -203,6 +221,7 @@ def per_op(model: str, batch: int = 1, precision: str = "fp32", calibration: str
         "allocator": "pinned" if pin_allocator else "default",
         "predicted_total_s": report["latency_s"],
         "profiled_total_s": sum(o["measured_s"] for o in ops),
+        "profiled_forward": forward,
         "matched": len(matched), "kernels": len(rows), "profiler_ops": len(ops),
         "rows": rows, "by_kind": dict(by_kind),
         "unmatched_profiler_ops": [{"name": o["name"], "measured_s": o["measured_s"]} for o in unmatched],
@@ -219,7 +238,7 @@ def per_op_table(result: dict, top: int = 15) -> str:
              f"kernels {result['kernels']}, matched to profiler ops {result['matched']} of "
              f"{result['profiler_ops']}; predicted total {result['predicted_total_s'] * 1e3:.3f} ms, "
              f"profiled total {result['profiled_total_s'] * 1e3:.3f} ms "
-             f"(profiler overhead included)", "",
+             f"(profiler overhead included)", *_forward_lines(result), "",
              f"{'op kind':<28} {'n':>4} {'predicted us':>12} {'measured us':>12} {'error':>8}"]
     for kind, b in sorted(result["by_kind"].items(), key=lambda kv: -kv[1]["measured_s"]):
         err = (b["predicted_s"] - b["measured_s"]) / b["measured_s"] if b["measured_s"] else None
@@ -241,3 +260,13 @@ def per_op_table(result: dict, top: int = 15) -> str:
                      f"{r['error'] * 100:+7.1f}%  {r['bottleneck']:<8} {r['efficiency']:6.3f} "
                      f"{r['memory_level']:<5} {r['units_used']:>5} {r['flops'] / 1e9:8.3f}")
     return "\n".join(lines) + "\n"
+
+
+def _forward_lines(result: dict) -> list[str]:
+    f = result.get("profiled_forward")
+    if not f or not f["wall_s"]:
+        return []
+    return [f"profiled forward {f['wall_s'] * 1e3:.3f} ms: top-level ATen ops "
+            f"{f['in_ops_s'] * 1e3:.3f} ms, between them {f['between_ops_s'] * 1e3:.3f} ms "
+            f"({f['between_ops_s'] / f['wall_s'] * 100:.1f}%: Python, nn.Module calls, freed "
+            "tensors; perf-opt charges each op one module-call dispatch)"]

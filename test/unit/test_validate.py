@@ -98,8 +98,24 @@ def test_per_op_on_the_mlp():
     assert {"linear", "relu"} == set(res["by_kind"])
     for r in res["rows"]:
         assert r["predicted_s"] > 0 and r["measured_s"] > 0
+    f = res["profiled_forward"]
+    assert f["in_ops_s"] > 0 and f["between_ops_s"] >= 0 and f["wall_s"] > 0
     text = per_op_table(res)
-    assert "worst offenders" in text and "linear" in text
+    assert "worst offenders" in text and "linear" in text and "between them" in text
+
+
+def test_forward_split_counts_the_time_between_top_level_ops():
+    from types import SimpleNamespace
+
+    from compiler.validate_perop import forward_split
+
+    def op(start_us, end_us):
+        return SimpleNamespace(time_range=SimpleNamespace(start=start_us, end=end_us))
+
+    # ops 0-10, 25-40, 40-45 us: 30 us inside them, 15 us between; the forward took 60 us
+    wall, in_ops, between = forward_split([op(0, 10), op(25, 40), op(40, 45)], 60e-6)
+    assert (wall, in_ops, between) == pytest.approx((60e-6, 30e-6, 15e-6))
+    assert forward_split([], 1e-3) == (1e-3, 0.0, 0.0)
 
 
 def test_cli_writes_json_and_rejects_bad_input(tmp_path):
