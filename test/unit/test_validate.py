@@ -61,6 +61,16 @@ def test_table_says_when_the_machine_runs_at_another_speed_than_at_calibration(r
     assert "1.20x slower" in speed_drift(slower) and speed_drift(slower).endswith("much fast")
     assert speed_drift({"reference_gemm_best_s": 1.0e-3, "calibration_reference_gemm_s": 1.04e-3}) is None
     assert speed_drift({"reference_gemm_best_s": 1.0e-3}) is None      # no calibration
+    # DRAM copies slowed while the GEMM did not (2-core EPYC VM, 2026-12-02)
+    memory = {"reference_gemm_best_s": 1.0e-3, "calibration_reference_gemm_s": 1.0e-3,
+              "reference_copy_bytes_per_s": [15.1e9, 13.4e9], "calibration_copy_bytes_per_s": 18.4e9}
+    assert speed_drift(memory) == (
+        "memory speed: DRAM copies ran at 15.1 and 13.4 GB/s (before and after the rows), 18.4 "
+        "when the calibration was measured; memory-bound estimates are off by about as much")
+    both = dict(memory, reference_gemm_best_s=1.2e-3)
+    assert speed_drift(both).splitlines()[0].startswith("machine speed: the reference GEMM ran 1.20x")
+    steady = dict(memory, reference_copy_bytes_per_s=[18.0e9, 18.8e9])
+    assert speed_drift(steady) is None
     assert "machine speed" not in table(result)
 
 
