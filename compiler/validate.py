@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -161,6 +160,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     """Every configuration measured and predicted; returns the JSON-ready result."""
     import torch
 
+    from compiler.calibrate import memory
     from compiler.importer import import_model
     from compiler.model_zoo import build
     from targets import host
@@ -199,7 +199,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
 
     load_before = load_average()
     start_foreign = wait_until_quiet(max_foreign, timeout_s=quiet_wait_s, report=say, probe=probe)
-    copy_rates = [dram_copy_rate(copy_bytes)]
+    copy_rates = [memory.copy_rate(timer, copy_bytes)]
     rows: list[Row] = []
     for model in models:
         for batch in batches:
@@ -245,7 +245,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                 row.measured = again
                 if row.predicted_s is not None:
                     row.error = (row.predicted_s - again["median_s"]) / again["median_s"]
-    copy_rates.append(dram_copy_rate(copy_bytes))
+    copy_rates.append(memory.copy_rate(timer, copy_bytes))
     from compiler.calibrate.machine import identity, now, software
 
     return {
@@ -304,21 +304,6 @@ def table(result: dict) -> str:
 # Bytes of the reference copy when no calibration gives its DRAM copy size: far beyond any
 # last-level cache a VM gets, as perf-calibrate's DRAM level.
 REFERENCE_COPY_BYTES = 256 * 2 ** 20
-
-
-def dram_copy_rate(nbytes: int, repeats: int = 7) -> float:
-    """Median (read + written bytes) / time of copying `nbytes` between two buffers that no
-    cache holds: the memory side of the machine's speed, which the reference GEMM misses."""
-    import torch
-
-    src, dst = torch.randn(nbytes // 4), torch.empty(nbytes // 4)
-    dst.copy_(src)  # fault both buffers in before timing
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        dst.copy_(src)
-        times.append(time.perf_counter() - start)
-    return 2 * 4 * (nbytes // 4) / statistics.median(times)
 
 
 def speed_drift(conditions: dict) -> str | None:

@@ -61,6 +61,18 @@ def _copy_rates(m: Measurement, n: int, dispatch_s: float) -> dict | None:
     return _rates(m, 2 * 4 * n, dispatch_s) if m.median_s > 2 * dispatch_s else None
 
 
+def copy_rate(timer: Timer, src_bytes: int) -> float:
+    """Median (read + written bytes) / time of `dst.copy_(src)` over `src_bytes` of float32:
+    the copy `bandwidths` times per memory level, so perf-validate's reference copy compares
+    like with like (dispatch is negligible at the sizes that reach DRAM)."""
+    import torch
+
+    n = max(1024, src_bytes // 4)
+    src, dst = torch.randn(n), torch.empty(n)
+    with torch.inference_mode():
+        return _copy_rates(timer.measure(lambda: dst.copy_(src)), n, 0.0)["median"]
+
+
 def dispatch_overheads(timer: Timer) -> tuple[dict, dict, dict]:
     """(through a module, bare op, raw measurements) of a one-element op."""
     import torch
