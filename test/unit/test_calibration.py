@@ -403,7 +403,14 @@ def test_the_cache_sweep_finds_the_knee_where_copies_fall_to_dram_speed():
               {"name": "l3", "scope": "total", "capacity_bytes": 480 * mib},
               {"name": "dram", "scope": "total", "capacity_bytes": 24 << 30}]
     l3 = level_plan(levels, 2, quick=False)[2]
-    assert l3["sweep_src_bytes"] == [4 * mib, 8 * mib, 16 * mib, 32 * mib, 64 * mib, 120 * mib]
+    # up to the reported size (at most 256 MiB), with the planned 120 MiB copy instead of 128
+    assert l3["sweep_src_bytes"] == [4 * mib, 8 * mib, 16 * mib, 32 * mib, 64 * mib, 120 * mib,
+                                     256 * mib]
+    # the EPYC VM: 32 MiB reported, planned copy 8 MiB; the sweep reaches the reported size
+    epyc = [dict(levels[0], capacity_bytes=32 * 1024), dict(levels[1], capacity_bytes=mib),
+            dict(levels[2], capacity_bytes=32 * mib), levels[3]]
+    assert level_plan(epyc, 2, quick=False)[2]["sweep_src_bytes"] == [
+        2 * mib, 4 * mib, 8 * mib, 16 * mib, 32 * mib]
     assert "sweep_src_bytes" not in level_plan(levels, 2, quick=True)[2]
 
 
