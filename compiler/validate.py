@@ -137,6 +137,7 @@ class Row:
             "rejected_busy": m.get("rejected_busy"), "busy": m.get("busy"),
             "page_faults_per_run": m.get("page_faults_per_call"),
             "reference_slowdown": m.get("reference_slowdown"),
+            "reference_copy_bytes_per_s": m.get("reference_copy_bytes_per_s"),
             "predicted_s": self.predicted_s, "error": self.error,
             "abs_error": abs(self.error) if self.error is not None else None,
             "kernels": self.report.get("kernels") if self.report else None,
@@ -192,8 +193,13 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
 
     def run(config: Config, built=None) -> dict:
         if isolate:
-            return measure_isolated(config, repeats, min_time_s, max_foreign, threads, probe.best,
-                                    pin_allocator)
+            # The DRAM copy right before the row, in this process: a copy in the worker would
+            # move glibc's mmap threshold before the model allocates.
+            rate = memory.copy_rate(timer, copy_bytes)
+            out = measure_isolated(config, repeats, min_time_s, max_foreign, threads, probe.best,
+                                   pin_allocator)
+            out["reference_copy_bytes_per_s"] = rate
+            return out
         return measure(built or build(config.model, config.batch), config.precision,
                        config.runtime, timer)
 
@@ -276,29 +282,71 @@ def _ms(value: float | None) -> str:
 
 def table(result: dict) -> str:
     """Predicted vs measured, one row per configuration, and the MAPE. `faults MB` is the
-    memory first touched per run (minor page faults x 4 KiB): time the model does not see."""
+    memory first touched per run (minor page faults x 4 KiB): time the model does not see.
+    `mem` is the DRAM copy rate timed right before the row over the calibration's (else
+    over the run's first copy): a VM's memory slows with its neighbours, which neither the
+    CPU utilization nor the reference GEMM shows."""
     head = (f"{'model':<20} {'batch':>5} {'prec':<5} {'runtime':<8} {'measured ms':>11} "
-            f"{'predicted ms':>12} {'error':>8} {'util':>5} {'faults MB':>9} {'busy':>4}")
+            f"{'predicted ms':>12} {'error':>8} {'util':>5} {'mem':>5} {'faults MB':>9} {'busy':>4}")
     lines = [head, "-" * len(head)]
     for r in result["rows"]:
         err = f"{r['error'] * 100:+7.1f}%" if r["error"] is not None else f"{'-':>8}"
         util = f"{r['cpu_utilization']:.2f}" if r.get("cpu_utilization") is not None else "-"
+        mem = memory_speed(result, r)
+        mem = f"{mem:.2f}" if mem is not None else "-"
         faults = r.get("page_faults_per_run")
         faults = f"{faults * 4096 / 1e6:.0f}" if faults is not None else "-"
         lines.append(f"{r['model']:<20} {r['batch']:>5} {r['precision']:<5} {r['runtime']:<8} "
                      f"{_ms(r['measured_s']):>11} {_ms(r['predicted_s']):>12} {err} {util:>5} "
-                     f"{faults:>9} {'yes' if r.get('busy') else 'no':>4}"
+                     f"{mem:>5} {faults:>9} {'yes' if r.get('busy') else 'no':>4}"
                      + (f"  {r['note']}" if r.get("note") else ""))
     m = result["mape"]
     cal = result["calibration"] or "none (catalog defaults)"
     lines.append("-" * len(head))
     lines.append(f"MAPE {m * 100:.1f}% over {result['configurations'] - result['failed']} "
                  f"configurations" if m is not None else "MAPE: no configuration succeeded")
+    steady = steady_memory_mape(result)
+    if steady is not None:
+        lines.append(steady)
     lines.append(f"calibration: {cal}; allocator: {result.get('allocator', 'default')}")
     drift = speed_drift(result.get("conditions") or {})
     if drift:
         lines.append(drift)
     return "\n".join(lines) + "\n"
+
+
+# How far a row's DRAM copy rate may stray from the reference for the row to count as
+# measured at the reference's memory speed.
+MEMORY_SPEED_TOLERANCE = 0.10
+
+
+def memory_speed(result: dict, row: dict) -> float | None:
+    """The row's DRAM copy rate over the calibration's (same machine), else over the copy
+    timed before the first row; None for runs that did not time one per row."""
+    rate = row.get("reference_copy_bytes_per_s")
+    conditions = result.get("conditions") or {}
+    base = conditions.get("calibration_copy_bytes_per_s") or next(
+        iter(conditions.get("reference_copy_bytes_per_s") or []), None)
+    return rate / base if rate and base else None
+
+
+def steady_memory_mape(result: dict) -> str | None:
+    """The MAPE over the rows measured at the reference's memory speed (within
+    MEMORY_SPEED_TOLERANCE), when some rows were not."""
+    rows = [r for r in result["rows"] if r.get("error") is not None]
+    speeds = [memory_speed(result, r) for r in rows]
+    if not rows or any(v is None for v in speeds):
+        return None
+    steady = [r for r, v in zip(rows, speeds) if abs(v - 1) <= MEMORY_SPEED_TOLERANCE]
+    if len(steady) == len(rows):
+        return None
+    if not steady:
+        return (f"no row ran at the reference's memory speed (within "
+                f"{MEMORY_SPEED_TOLERANCE:.0%}): mem {min(speeds):.2f}-{max(speeds):.2f}")
+    m = statistics.fmean(abs(r["error"]) for r in steady)
+    return (f"MAPE {m * 100:.1f}% over the {len(steady)} configurations measured at the "
+            f"reference's memory speed (mem within {MEMORY_SPEED_TOLERANCE:.0%}); "
+            f"mem {min(speeds):.2f}-{max(speeds):.2f} over all")
 
 
 # Bytes of the reference copy when no calibration gives its DRAM copy size: far beyond any

@@ -34,6 +34,7 @@ def test_rows_fields_and_mape(result):
         assert r["predicted_s"] > 0 and r["repeats"] == 2
         assert r["error"] == pytest.approx((r["predicted_s"] - r["measured_s"]) / r["measured_s"])
         assert r["cpu_utilization"] >= 0 and r["kernels"] > 0
+        assert r["reference_copy_bytes_per_s"] > 0      # a DRAM copy timed before the row
     assert result["mape"] == pytest.approx(sum(r["abs_error"] for r in result["rows"]) / 2)
     assert result["failed"] == 0 and result["configurations"] == 2
     assert {"machine", "software", "conditions", "pipelines", "date"} <= set(result)
@@ -72,6 +73,33 @@ def test_table_says_when_the_machine_runs_at_another_speed_than_at_calibration(r
     steady = dict(memory, reference_copy_bytes_per_s=[18.0e9, 18.8e9])
     assert speed_drift(steady) is None
     assert "machine speed" not in table(result)
+
+
+def test_rows_at_another_memory_speed_are_shown_and_left_out_of_a_second_mape():
+    from compiler.validate import memory_speed, steady_memory_mape
+
+    def row(rate, error):
+        return {"model": "m", "batch": 1, "precision": "fp32", "runtime": "eager",
+                "measured_s": 1e-3, "predicted_s": 1e-3 * (1 + error), "error": error,
+                "reference_copy_bytes_per_s": rate}
+
+    rows = [row(20e9, 0.10), row(19e9, -0.20), row(15e9, -0.30)]
+    result = {"rows": rows, "mape": 0.2, "configurations": 3, "failed": 0, "calibration": "c.json",
+              "conditions": {"calibration_copy_bytes_per_s": 20e9,
+                             "reference_copy_bytes_per_s": [10e9, 10e9]}}
+    assert [memory_speed(result, r) for r in rows] == pytest.approx([1.0, 0.95, 0.75])
+    line = steady_memory_mape(result)
+    # (10% + 20%) / 2 over the two rows within 10% of the calibration's 20 GB/s
+    assert line.startswith("MAPE 15.0% over the 2 configurations measured at the reference's")
+    assert line.endswith("mem 0.75-1.00 over all") and line in table(result)
+    assert " 0.75 " in table(result).splitlines()[4]
+    # without a calibration the run's first copy is the reference
+    alone = dict(result, conditions={"reference_copy_bytes_per_s": [15e9, 20e9]})
+    assert memory_speed(alone, rows[2]) == pytest.approx(1.0)
+    assert steady_memory_mape(dict(result, rows=rows[:2])) is None     # every row steady
+    assert steady_memory_mape(dict(result, rows=rows[2:])).startswith("no row ran at")
+    old = dict(result, rows=[dict(r, reference_copy_bytes_per_s=None) for r in rows])
+    assert steady_memory_mape(old) is None and memory_speed(old, old["rows"][0]) is None
 
 
 def test_pipeline_follows_runtime_precision_and_calibration():
