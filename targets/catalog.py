@@ -16,6 +16,9 @@ Schema of a device file (file name == device name; ``host`` is built at run time
     product = "NVIDIA A100-SXM4-80GB ..."
     notes   = "..."                         # optional free text
     default_power_mode = "maxn"             # only with [power_modes]
+    base    = "h100-sxm5"                   # optional: start from that file's tables; this
+                                            # file's tables merge over them, a [[memory]]
+                                            # level replaces the base's of the same name
 
     [sources]                               # bibliography: key -> full citation
     a100_wp = "NVIDIA, 'NVIDIA A100 Tensor Core GPU Architecture' whitepaper, 2020, ..."

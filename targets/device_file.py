@@ -39,15 +39,52 @@ FORMULA_TOLERANCE = 0.01
 
 def read_device_file(path: str | Path) -> Device:
     """Parse and validate one TOML file; its stem must equal its ``name``."""
+    device = build_device(_read_raw(Path(path), ()), origin=str(path))
+    if Path(path).stem != device.name:
+        raise CatalogError(f"{path}: file name must equal name = {device.name!r}")
+    return device
+
+
+def _read_raw(path: Path, seen: tuple[Path, ...]) -> dict:
+    """The file's tables, over those of its `base` device when it names one."""
+    if path in seen:
+        raise CatalogError(f"{path}: base devices form a cycle: "
+                           + " -> ".join(p.stem for p in seen + (path,)))
     with open(path, "rb") as fh:
         try:
             raw = tomllib.load(fh)
         except tomllib.TOMLDecodeError as err:
             raise CatalogError(f"{path}: invalid TOML: {err}") from None
-    device = build_device(raw, origin=str(path))
-    if Path(path).stem != device.name:
-        raise CatalogError(f"{path}: file name must equal name = {device.name!r}")
-    return device
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    base_path = path.parent / f"{base}.toml"
+    if not isinstance(base, str) or not base_path.is_file():
+        raise CatalogError(f"{path}: base: no device file {base_path.name} next to it")
+    return over_base(_read_raw(base_path, seen + (path,)), raw)
+
+
+def over_base(base: dict, variant: dict) -> dict:
+    """A variant device's tables over its base's: tables merge key by key (a figure, an inline
+    table, is replaced whole); a [[memory]] level replaces the base's level of the same name
+    and a new name is appended; any other value is replaced.
+
+    Why: a part that differs from another in a few figures (the H200 is the H100 SXM5's GH100
+    with HBM3e) names that part as its base and lists only what differs, so the shared
+    figures and their sources live in one file."""
+    out = dict(base)
+    for key, value in variant.items():
+        old = out.get(key)
+        if key == "memory" and isinstance(old, list) and isinstance(value, list):
+            names = [lvl.get("name") for lvl in value]
+            out[key] = [next((v for v in value if v.get("name") == lvl.get("name")), lvl)
+                        for lvl in old] + [v for v, n in zip(value, names)
+                                           if n not in {lvl.get("name") for lvl in old}]
+        elif isinstance(old, dict) and isinstance(value, dict) and "value" not in value:
+            out[key] = over_base(old, value)
+        else:
+            out[key] = value
+    return out
 
 
 # --------------------------------------------------------------------------- formulas

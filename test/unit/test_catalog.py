@@ -113,6 +113,40 @@ def test_unhandled_precision_is_rejected(tmp_path):
         load_device_file(path)
 
 
+def test_h200_is_the_h100_sxm5_with_its_own_hbm():
+    h100, h200 = load_device("h100-sxm5"), load_device("h200-sxm")
+    for prec in ("fp32", "tf32", "bf16", "fp8"):
+        assert h200.peak_flops(prec) == h100.peak_flops(prec)
+    assert [m.name for m in h200.memory] == [m.name for m in h100.memory]
+    assert h200.memory_level("l2") == h100.memory_level("l2")
+    hbm = h200.memory_level("hbm")
+    assert float(hbm.bandwidth_bytes_per_s.value) == 4.8e12 and hbm.bandwidth_bytes_per_s.source == ("h200_ds",)
+    assert float(hbm.capacity_bytes.value) == 141e9
+    # the level is replaced whole: H100's measured HBM3 bandwidth does not carry over
+    assert hbm.measured_bandwidth_bytes_per_s is None
+    assert hbm.achievable_bandwidth_bytes_per_s == 4.8e12
+    assert float(h200.energy.tdp_w.value) == 700 and "h100_ds" in h200.sources
+
+
+def test_a_base_device_merges_tables_and_replaces_levels_by_name(tmp_path):
+    from targets.device_file import over_base
+
+    base = {"name": "a", "sources": {"x": "X"}, "compute": {"units": {"value": 2, "source": "x"}},
+            "memory": [{"name": "l1", "v": 1}, {"name": "dram", "v": 2}]}
+    variant = {"name": "b", "sources": {"y": "Y"}, "compute": {"units": {"value": 3, "source": "y"}},
+               "memory": [{"name": "dram", "v": 5}, {"name": "disk", "v": 9}]}
+    assert over_base(base, variant) == {
+        "name": "b", "sources": {"x": "X", "y": "Y"}, "compute": {"units": {"value": 3, "source": "y"}},
+        "memory": [{"name": "l1", "v": 1}, {"name": "dram", "v": 5}, {"name": "disk", "v": 9}]}
+    (tmp_path / "p.toml").write_text('schema = 1\nbase = "q"\nname = "p"\n')
+    (tmp_path / "q.toml").write_text('schema = 1\nbase = "p"\nname = "q"\n')
+    with pytest.raises(CatalogError, match="base devices form a cycle: p -> q -> p"):
+        load_device_file(tmp_path / "p.toml")
+    (tmp_path / "r.toml").write_text('schema = 1\nbase = "missing"\nname = "r"\n')
+    with pytest.raises(CatalogError, match="base: no device file missing.toml next to it"):
+        load_device_file(tmp_path / "r.toml")
+
+
 def test_formula_evaluator_only_does_arithmetic():
     assert catalog.evaluate_formula("108 * 1024 * 2 * 1.41e9") == pytest.approx(3.1187e14, 1e-4)
     assert catalog.evaluate_formula("(4 * 9) ** 0.5") == 6
@@ -163,7 +197,7 @@ def test_power_mode_figures_explain_their_scaling():
 
 def test_unknown_device_error_lists_valid_names():
     with pytest.raises(UnknownDeviceError) as err:
-        load_device("h200-sxm")
+        load_device("b200-sxm")
     assert isinstance(err.value, ValueError)
     for name in ("h100-sxm5", "kpu-t100", "host"):
         assert name in str(err.value)

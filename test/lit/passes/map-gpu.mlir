@@ -1,7 +1,7 @@
 // RUN: perf-opt %S/Inputs/kernels.mlir -p map-gpu | filecheck %s
 // RUN: perf-opt %S/Inputs/kernels.mlir -p 'map-gpu{device=a100-sxm4-80gb}' | filecheck %s --check-prefix=A100
 // RUN: not perf-opt %S/Inputs/kernels.mlir -p 'map-gpu{device=tpu-v4}' 2>&1 | filecheck %s --check-prefix=CLASS
-// RUN: not perf-opt %S/Inputs/kernels.mlir -p 'map-gpu{device=h200}' 2>&1 | filecheck %s --check-prefix=UNKNOWN
+// RUN: not perf-opt %S/Inputs/kernels.mlir -p 'map-gpu{device=b200}' 2>&1 | filecheck %s --check-prefix=UNKNOWN
 
 // CHECK: builtin.module attributes {{.*}}perf.target = "gpu", perf.device = "h100-sxm5"
 
@@ -31,4 +31,4 @@
 // A100-SAME: waves = 10 : i64
 
 // CLASS: perf-opt: error: pass 'map-gpu': device 'tpu-v4' is a tpu: use map-tpu, not map-gpu
-// UNKNOWN: perf-opt: error: pass 'map-gpu': unknown device 'h200'; valid devices: a100-sxm4-80gb, {{.*}}h100-sxm5
+// UNKNOWN: perf-opt: error: pass 'map-gpu': unknown device 'b200'; valid devices: a100-sxm4-80gb, {{.*}}h100-sxm5
