@@ -10,6 +10,10 @@ so runs stored on one machine can be re-scored on another.
     .venv/bin/python bench/rescore_host_validation.py targets/measurements/ci-host-2core/*.json
     .venv/bin/python bench/rescore_host_validation.py FILE --calibration none
     .venv/bin/python bench/rescore_host_validation.py FILE --bands-only
+    .venv/bin/python bench/rescore_host_validation.py FILE --write     # store the estimates
+
+Rows measured on a CUDA GPU (`perf-validate --device cuda`, the file's `gpu` block) are
+estimated with map-gpu for the catalog device recorded there.
 
 --bands-only drops the calibration's benchmarks of exactly a kernel's shape, so every kernel
 reads its efficiency from the FLOP bands: how the calibration does on shapes it never ran
@@ -51,18 +55,19 @@ def _rescore(result: dict, calibration: str | None) -> dict:
     from compiler.validate import predict
 
     pinned = (result.get("allocator") or "default").startswith("pinned")
+    gpu = (result.get("gpu") or {}).get("catalog_device")   # rows measured on a CUDA GPU
     rows = []
     for row in result["rows"]:
         row = dict(row)
         if row.get("measured_s"):
             report = predict(imported(row["model"], row["batch"]), row["precision"],
-                             row["runtime"], calibration, pinned)
+                             row["runtime"], calibration, pinned, gpu)
             row["predicted_s"] = report["latency_s"]
             row["error"] = (row["predicted_s"] - row["measured_s"]) / row["measured_s"]
             row["abs_error"] = abs(row["error"])
         rows.append(row)
     errors = [r["abs_error"] for r in rows if r.get("error") is not None]
-    return dict(result, rows=rows, calibration=calibration,
+    return dict(result, rows=rows, calibration=calibration, measure_only=False,
                 mape=sum(errors) / len(errors) if errors else None,
                 failed=sum(1 for r in rows if r.get("error") is None))
 
@@ -84,6 +89,9 @@ def main() -> int:
     parser.add_argument("--calibration", help="calibration file, or 'none' (default: each file's)")
     parser.add_argument("--bands-only", action="store_true",
                         help="ignore the calibration's exact-shape benchmarks (FLOP bands only)")
+    parser.add_argument("--write", action="store_true",
+                        help="store the estimates, errors and MAPE in each file (a file from "
+                             "perf-validate --measure-only gets its estimates this way)")
     args = parser.parse_args()
     from compiler.validate import table
 
@@ -100,6 +108,9 @@ def main() -> int:
         sys.stdout.write(table(now))
         if was is not None and now["mape"] is not None:
             print(f"MAPE when measured {was * 100:.1f}%, with the current model {now['mape'] * 100:.1f}%")
+        if args.write:
+            Path(path).write_text(json.dumps(now, indent=1) + "\n")
+            print(f"wrote the estimates into {path}")
         print()
     return 0
 

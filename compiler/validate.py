@@ -10,7 +10,8 @@ process: import (compiler.importer), then `[fuse,]annotate-deps,assign-precision
 map-cpu{device=host [calibration=FILE]},cost` (eager runs without `fuse`, compiled runs
 with it, as DESIGN.md's runtime models say). The result is one row per configuration with
 the signed error (predicted - measured) / measured, and the mean absolute percentage
-error (MAPE) over the rows.
+error (MAPE) over the rows. With device "cuda" the models run on CUDA device 0 and the
+pipeline maps to the catalog device that GPU is (compiler/validate_gpu.py).
 """
 
 from __future__ import annotations
@@ -44,16 +45,20 @@ class Config:
 
 
 def pipeline_text(precision: str, runtime: str, calibration: str | None,
-                  pinned: bool = False) -> str:
+                  pinned: bool = False, gpu: str | None = None) -> str:
+    """The pipeline that predicts a row: map-cpu for this machine, or map-gpu with the
+    catalog device `gpu` for a row measured on a CUDA GPU."""
+    fuse = "fuse," if runtime == "compiled" else ""
+    head = f"{fuse}annotate-deps,assign-precision{{default={precision}}},"
+    if gpu is not None:
+        return f"{head}map-gpu{{device={gpu}}},cost"
     cal = f" calibration={calibration}" if calibration else ""
     alloc = " allocator=pinned" if pinned else ""
-    fuse = "fuse," if runtime == "compiled" else ""
-    return (f"{fuse}annotate-deps,assign-precision{{default={precision}}},"
-            f"map-cpu{{device=host{cal}{alloc}}},cost")
+    return f"{head}map-cpu{{device=host{cal}{alloc}}},cost"
 
 
 def predict(module, precision: str, runtime: str, calibration: str | None,
-            pinned: bool = False) -> dict:
+            pinned: bool = False, gpu: str | None = None) -> dict:
     """perf-opt's report (passes/report_data.collect) for an imported module (cloned)."""
     from compiler.context import make_context
     from compiler.pipeline import build
@@ -61,35 +66,48 @@ def predict(module, precision: str, runtime: str, calibration: str | None,
 
     work = module.clone()
     ctx = make_context()
-    for p in build(pipeline_text(precision, runtime, calibration, pinned)):
+    for p in build(pipeline_text(precision, runtime, calibration, pinned, gpu)):
         p.apply(ctx, work)
     return collect(work)
 
 
-def cast(built, precision: str) -> tuple:
-    """The built model in eval mode and its floating-point inputs, in `precision`."""
-    dtype = torch_dtype(precision)
-    return (built.module.to(dtype).eval(),
-            tuple(x.to(dtype) if x.is_floating_point() else x for x in built.inputs))
+def cast(built, precision: str, device: str = "cpu") -> tuple:
+    """The built model in eval mode and its floating-point inputs, in `precision` (tf32:
+    FP32 tensors), on the torch `device`."""
+    from compiler.validate_gpu import storage_precision
+
+    dtype = torch_dtype(storage_precision(precision))
+    return (built.module.to(device=device, dtype=dtype).eval(),
+            tuple((x.to(dtype) if x.is_floating_point() else x).to(device) for x in built.inputs))
 
 
-def measure(built, precision: str, runtime: str, timer: Timer) -> dict:
-    """Median wall time of the model's forward pass, with its timing summary."""
+def measure(built, precision: str, runtime: str, timer: Timer, device: str = "cpu",
+            gpu: bool = False) -> dict:
+    """Median wall time of the model's forward pass on the torch `device`, with its timing
+    summary. For a GPU row each call ends with a device synchronize, under the precision's
+    TF32 switches (compiler/validate_gpu.py)."""
+    import contextlib
+
     import torch
 
-    module, inputs = cast(built, precision)
+    from compiler.validate_gpu import math_mode, synchronized
+
+    module, inputs = cast(built, precision, device)
     note = ""
     fn = module
-    if runtime == "compiled":
-        try:
-            fn = torch.compile(module)
-            with torch.inference_mode():
-                fn(*inputs)
-        except Exception as err:  # inductor needs a C++ toolchain; many things can fail
-            return {"ok": False, "note": f"torch.compile failed: {type(err).__name__}: "
-                                         f"{str(err).splitlines()[0][:200] if str(err) else ''}"}
-    with torch.inference_mode():
-        m = timer.measure(lambda: fn(*inputs))
+    mode = math_mode(precision) if gpu else contextlib.nullcontext()
+    with mode:
+        if runtime == "compiled":
+            try:
+                fn = torch.compile(module)
+                with torch.inference_mode():
+                    fn(*inputs)
+            except Exception as err:  # inductor needs a C++ toolchain; many things can fail
+                return {"ok": False, "note": f"torch.compile failed: {type(err).__name__}: "
+                                             f"{str(err).splitlines()[0][:200] if str(err) else ''}"}
+        call = lambda: fn(*inputs)  # noqa: E731
+        with torch.inference_mode():
+            m = timer.measure(synchronized(call) if gpu else call)
     out = m.summary()
     out.update({"ok": True, "note": note})
     return out
@@ -97,7 +115,7 @@ def measure(built, precision: str, runtime: str, timer: Timer) -> dict:
 
 def measure_isolated(config: Config, repeats: int, min_time_s: float, max_foreign: float,
                      threads: int, probe_best_s: float | None = None,
-                     pin_allocator: bool = False) -> dict:
+                     pin_allocator: bool = False, device: str = "cpu") -> dict:
     """`measure` in a fresh Python process (compiler/validate_worker.py says why)."""
     import json
     import subprocess
@@ -106,7 +124,7 @@ def measure_isolated(config: Config, repeats: int, min_time_s: float, max_foreig
     spec = {"model": config.model, "batch": config.batch, "precision": config.precision,
             "runtime": config.runtime, "repeats": repeats, "min_time_s": min_time_s,
             "max_foreign": max_foreign, "threads": threads, "probe_best_s": probe_best_s,
-            "pin_allocator": pin_allocator}
+            "pin_allocator": pin_allocator, "device": device}
     proc = subprocess.run([sys.executable, "-m", "compiler.validate_worker", json.dumps(spec)],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -157,15 +175,29 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
              min_time_s: float = 0.05, max_foreign: float = DEFAULT_MAX_FOREIGN,
              progress: Callable[[str], None] | None = None, quiet_wait_s: float = 60.0,
              keep_reports: bool = False, isolate: bool = True,
-             pin_allocator: bool = False) -> dict:
-    """Every configuration measured and predicted; returns the JSON-ready result."""
+             pin_allocator: bool = False, device: str = "host",
+             gpu_device: str | None = None, measure_only: bool = False) -> dict:
+    """Every configuration measured and predicted; returns the JSON-ready result.
+    `device`: "host" (this machine's CPU, predicted by map-cpu) or "cuda" (CUDA device 0,
+    predicted by map-gpu with the catalog device `gpu_device`, else the one
+    compiler/validate_gpu.GPU_CATALOG names for it). Raises GpuError without a usable GPU.
+    `measure_only`: no import and no estimate (nor xDSL), for a machine that only has torch;
+    bench/rescore_host_validation.py adds the estimates to the stored result elsewhere."""
     import torch
 
     from compiler.calibrate import memory
-    from compiler.importer import import_model
     from compiler.model_zoo import build
+    from compiler import validate_gpu
     from targets import host
 
+    gpu = None
+    if device == "cuda":
+        gpu = validate_gpu.catalog_device(validate_gpu.require_cuda(), gpu_device)
+        if calibration is not None:
+            raise validate_gpu.GpuError("--calibration applies to map-cpu; map-gpu does not "
+                                        "read GPU calibrations yet, so a GPU row uses the catalog")
+    elif device != "host":
+        raise ValueError(f"unknown device '{device}'; valid: host, cuda")
     info = host.probe()
     if pin_allocator and not isolate:  # isolated workers pin their own allocator
         from compiler.calibrate.memory import pin_allocator as pin
@@ -192,6 +224,11 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     say = progress or (lambda s: None)
 
     def run(config: Config, built=None) -> dict:
+        if gpu:
+            # In this process: GPU tensors come from CUDA's caching allocator, not glibc, and
+            # a fresh process per row would create a CUDA context (seconds) each time.
+            return measure(built or build(config.model, config.batch), config.precision,
+                           config.runtime, timer, validate_gpu.TORCH_DEVICE, gpu=True)
         if isolate:
             # The DRAM copy right before the row, in this process: a copy in the worker would
             # move glibc's mmap threshold before the model allocates.
@@ -210,22 +247,26 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     for model in models:
         for batch in batches:
             built = build(model, batch)
-            say(f"{model} b{batch}: import")
-            imported = import_model(built).module
+            imported = None
+            if not measure_only:
+                from compiler.importer import import_model
+
+                say(f"{model} b{batch}: import")
+                imported = import_model(built).module
             for precision in precisions:
                 for runtime in runtimes:
                     config = Config(model, batch, precision, runtime)
                     say(f"{config.label}: measure")
                     measured = run(config, built)
                     row = Row(config, measured)
-                    if not measured.get("ok"):
+                    if not measured.get("ok") or measure_only:
                         row.note = measured.get("note", "")
                         rows.append(row)
                         continue
                     say(f"{config.label}: predict")
                     try:
                         report = predict(imported, precision, runtime, calibration,
-                                         pin_allocator)
+                                         pin_allocator, gpu)
                     except Exception as err:  # a pipeline error is a result, not a crash
                         row.note = f"perf-opt failed: {type(err).__name__}: {err}"
                         rows.append(row)
@@ -256,9 +297,11 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
 
     return {
         "schema_version": SCHEMA_VERSION, "date": now(),
-        "calibration": calibration, "compile": compile, "isolated": isolate,
+        "calibration": calibration, "compile": compile, "isolated": isolate and not gpu,
+        "measure_only": measure_only,
         "allocator": "pinned (no first-touch faults)" if pin_allocator else "default",
         "machine": identity(info, threads), "software": software(),
+        "gpu": validate_gpu.identity(gpu) if gpu else None,
         "conditions": {"repeats": repeats, "min_sample_s": min_time_s,
                        "max_foreign_load": max_foreign, "foreign_load_at_start": round(start_foreign, 4),
                        "max_reference_slowdown": timer.max_slowdown,
@@ -268,7 +311,8 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                        "reference_copy_bytes_per_s": copy_rates,   # before and after the rows
                        "calibration_copy_bytes_per_s": cal_copy,
                        "load_average_before": load_before, "load_average_after": load_average()},
-        "pipelines": {rt: pipeline_text("P", rt, calibration, pin_allocator) for rt in runtimes},
+        "pipelines": {rt: pipeline_text("P", rt, calibration, pin_allocator, gpu)
+                      for rt in runtimes},
         "rows": [r.as_dict() for r in rows],
         "mape": mape(rows),
         "configurations": len(rows),
@@ -303,8 +347,12 @@ def table(result: dict) -> str:
     m = result["mape"]
     cal = result["calibration"] or "none (catalog defaults)"
     lines.append("-" * len(head))
-    lines.append(f"MAPE {m * 100:.1f}% over {result['configurations'] - result['failed']} "
-                 f"configurations" if m is not None else "MAPE: no configuration succeeded")
+    if result.get("measure_only"):
+        lines.append("measured only: bench/rescore_host_validation.py FILE adds perf-opt's "
+                     "estimates to the --json file")
+    else:
+        lines.append(f"MAPE {m * 100:.1f}% over {result['configurations'] - result['failed']} "
+                     f"configurations" if m is not None else "MAPE: no configuration succeeded")
     steady = steady_memory_mape(result)
     if steady is not None:
         lines.append(steady)

@@ -16,11 +16,18 @@ def make_parser() -> ArgumentParser:
 
     p = ArgumentParser(prog="perf-validate", allow_abbrev=False,
                        description="Measure models with PyTorch on this machine and compare "
-                                   "with perf-opt's estimate for map-cpu{device=host}.")
+                                   "with perf-opt's estimate for map-cpu{device=host} (or, with "
+                                   "--device cuda, map-gpu for the GPU's catalog device).")
     p.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), metavar="MODEL",
                    help=f"zoo models (default: {' '.join(DEFAULT_MODELS)})")
     p.add_argument("--batches", nargs="+", type=int, default=[1, 8], metavar="N")
-    p.add_argument("--precisions", nargs="+", default=["fp32"], choices=("fp32", "bf16", "fp16"))
+    p.add_argument("--precisions", nargs="+", default=["fp32"],
+                   choices=("fp32", "tf32", "bf16", "fp16"), help="tf32 only with --device cuda")
+    p.add_argument("--device", choices=("host", "cuda"), default="host",
+                   help="run the models on this machine's CPU (default) or on CUDA device 0")
+    p.add_argument("--gpu-device", metavar="NAME",
+                   help="catalog device that predicts the GPU (default: the one its name maps "
+                        "to, e.g. 'NVIDIA H200' -> h200-sxm)")
     p.add_argument("--repeats", type=int, default=10, help="timed samples per configuration")
     p.add_argument("--calibration", metavar="FILE", help="calibration file from perf-calibrate")
     p.add_argument("--compile", action="store_true",
@@ -42,6 +49,9 @@ def make_parser() -> ArgumentParser:
     p.add_argument("--pin-allocator", action="store_true",
                    help="measure with glibc malloc pinned (freed memory reused, no first-touch "
                         "page faults), to separate the ops' cost from allocation cost")
+    p.add_argument("--measure-only", action="store_true",
+                   help="measure without importing or estimating (needs torch, not xDSL); "
+                        "bench/rescore_host_validation.py adds the estimates to the --json file")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -53,7 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     if any(b < 1 for b in args.batches):
         parser.error("batches must be >= 1")
+    if "tf32" in args.precisions and args.device != "cuda":
+        parser.error("precision tf32 needs --device cuda (TF32 is a GPU tensor-core mode)")
+    if args.gpu_device and args.device != "cuda":
+        parser.error("--gpu-device needs --device cuda")
+    if args.per_op and args.device == "cuda":
+        parser.error("--per-op compares with the host's profile; it does not take --device cuda")
     from compiler.model_zoo import ZOO, ModelError
+    from compiler.validate_gpu import GpuError
     from targets.calibration import CalibrationError
 
     for model in ([args.per_op] if args.per_op else args.models):
@@ -79,11 +96,13 @@ def main(argv: list[str] | None = None) -> int:
             result = validate(args.models, args.batches, args.precisions, args.repeats,
                               args.calibration, args.compile, progress=progress,
                               max_foreign=args.max_foreign_load, quiet_wait_s=args.quiet_wait,
-                              isolate=not args.in_process, pin_allocator=args.pin_allocator)
+                              isolate=not args.in_process, pin_allocator=args.pin_allocator,
+                              device=args.device, gpu_device=args.gpu_device,
+                              measure_only=args.measure_only)
             if progress:
                 sys.stderr.write("\n")
             sys.stdout.write(table(result))
-    except (CalibrationError, ModelError) as err:
+    except (CalibrationError, ModelError, GpuError) as err:
         sys.stderr.write(f"perf-validate: error: {err}\n")
         return 1
     if args.json:

@@ -176,3 +176,99 @@ def test_cli_writes_json_and_rejects_bad_input(tmp_path):
                          timeout=120)
     assert bad.returncode == 1 and f"{cal}: error: schema" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_gpu_rows_are_predicted_by_the_gpus_catalog_device():
+    from compiler.validate_gpu import GpuError, catalog_device
+
+    assert pipeline_text("bf16", "eager", None, gpu="h200-sxm") == (
+        "annotate-deps,assign-precision{default=bf16},map-gpu{device=h200-sxm},cost")
+    assert pipeline_text("tf32", "compiled", None, gpu="a100-sxm4-80gb").startswith(
+        "fuse,annotate-deps,assign-precision{default=tf32},map-gpu{device=a100-sxm4-80gb}")
+    assert catalog_device("NVIDIA H200") == "h200-sxm"
+    assert catalog_device("NVIDIA H100 80GB HBM3") == "h100-sxm5"
+    assert catalog_device("NVIDIA H200", override="h100-sxm5") == "h100-sxm5"
+    with pytest.raises(GpuError, match="no catalog device is known for the GPU 'NVIDIA B200'.*"
+                                       "--gpu-device .*h200-sxm"):
+        catalog_device("NVIDIA B200")
+    with pytest.raises(GpuError, match="unknown device 'h300'; valid devices: .*h200-sxm"):
+        catalog_device("NVIDIA H200", override="h300")
+
+
+def test_gpu_precisions_set_pytorchs_tf32_switches_and_restore_them():
+    import torch
+
+    from compiler.validate_gpu import math_mode, storage_precision
+
+    before = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    with math_mode("tf32"):
+        assert torch.backends.cuda.matmul.allow_tf32 and torch.backends.cudnn.allow_tf32
+    # fp32 turns off cuDNN's TF32 too, which PyTorch leaves on by default
+    with math_mode("fp32"):
+        assert not torch.backends.cuda.matmul.allow_tf32 and not torch.backends.cudnn.allow_tf32
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == before
+    assert storage_precision("tf32") == "fp32" and storage_precision("bf16") == "bf16"
+
+
+def test_cli_gpu_options_fail_cleanly_without_a_gpu(capsys):
+    import torch
+
+    from tools.perf_validate import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--precisions", "tf32", "--models", "mlp"])
+    assert exit_.value.code == 1
+    assert "precision tf32 needs --device cuda" in capsys.readouterr().err
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    assert main(["--device", "cuda", "--models", "mlp", "--batches", "1", "--no-progress"]) == 1
+    assert "perf-validate: error: --device cuda: torch sees no CUDA device" in capsys.readouterr().err
+
+
+def test_a_measure_only_gpu_file_gets_map_gpu_estimates_from_the_rescore(result):
+    sys.path.insert(0, str(ROOT / "bench"))
+    from rescore_host_validation import rescore
+
+    row = dict(result["rows"][0], precision="bf16", predicted_s=None, error=None, abs_error=None)
+    doc = dict(result, rows=[row], measure_only=True, mape=None,
+               gpu={"name": "NVIDIA H200", "catalog_device": "h200-sxm"})
+    assert "measured only" in table(doc)
+    now = rescore(doc, None)
+    (got,) = now["rows"]
+    assert now["measure_only"] is False and now["mape"] == pytest.approx(got["abs_error"])
+    # the estimate is map-gpu's for the H200 (the MLP's 3 kernels: launch-bound there),
+    # not map-cpu's for this machine
+    from compiler.validate import predict
+    from rescore_host_validation import imported
+
+    h200 = predict(imported("mlp", 1), "bf16", "eager", None, gpu="h200-sxm")
+    assert got["predicted_s"] == pytest.approx(h200["latency_s"])
+    assert got["predicted_s"] != pytest.approx(
+        predict(imported("mlp", 1), "bf16", "eager", None)["latency_s"])
+
+
+def test_the_gpu_path_runs_end_to_end_with_cuda_faked_on_the_cpu(monkeypatch):
+    """What perf-validate --device cuda --measure-only does but the CUDA calls: the rows run
+    on the CPU in place of the GPU, synchronizing through a counting stand-in, for the catalog
+    device of the GPU's name (the estimate: test_a_measure_only_gpu_file_gets_map_gpu_...;
+    torch.export asks CUDA for devices once is_available says yes, so no import here)."""
+    import torch
+
+    from compiler import validate_gpu
+
+    syncs = []
+    monkeypatch.setattr(validate_gpu, "TORCH_DEVICE", "cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "NVIDIA H200")
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: syncs.append(1))
+    monkeypatch.setattr(validate_gpu, "identity", lambda catalog: {"catalog_device": catalog})
+    out = validate(models=("mlp",), batches=(1,), precisions=("tf32",), repeats=2,
+                   min_time_s=0.002, quiet_wait_s=0, device="cuda", measure_only=True)
+    (row,) = out["rows"]
+    assert out["gpu"] == {"catalog_device": "h200-sxm"} and not out["isolated"]
+    assert out["pipelines"]["eager"].endswith("map-gpu{device=h200-sxm},cost")
+    assert row["precision"] == "tf32" and row["measured_s"] > 0 and row["predicted_s"] is None
+    assert len(syncs) >= row["repeats"]        # every timed call ended with a synchronize
+    assert row["reference_copy_bytes_per_s"] is None   # no host DRAM probe for GPU rows
+    with pytest.raises(validate_gpu.GpuError, match="--calibration applies to map-cpu"):
+        validate(models=("mlp",), batches=(1,), device="cuda", calibration="c.json")
