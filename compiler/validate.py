@@ -115,7 +115,7 @@ def measure(built, precision: str, runtime: str, timer: Timer, device: str = "cp
 
 def measure_isolated(config: Config, repeats: int, min_time_s: float, max_foreign: float,
                      threads: int, probe_best_s: float | None = None,
-                     pin_allocator: bool = False, device: str = "cpu") -> dict:
+                     pin_allocator: bool = False) -> dict:
     """`measure` in a fresh Python process (compiler/validate_worker.py says why)."""
     import json
     import subprocess
@@ -124,7 +124,7 @@ def measure_isolated(config: Config, repeats: int, min_time_s: float, max_foreig
     spec = {"model": config.model, "batch": config.batch, "precision": config.precision,
             "runtime": config.runtime, "repeats": repeats, "min_time_s": min_time_s,
             "max_foreign": max_foreign, "threads": threads, "probe_best_s": probe_best_s,
-            "pin_allocator": pin_allocator, "device": device}
+            "pin_allocator": pin_allocator}
     proc = subprocess.run([sys.executable, "-m", "compiler.validate_worker", json.dumps(spec)],
                           cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

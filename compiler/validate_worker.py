@@ -8,7 +8,7 @@ is what a user running one model sees.
 
 Usage: python -m compiler.validate_worker '{"model": ..., "batch": ..., "precision": ...,
 "runtime": ..., "repeats": ..., "min_time_s": ..., "max_foreign": ..., "threads": ...,
-"probe_best_s": ..., "pin_allocator": ..., "device": "cpu"}'
+"probe_best_s": ..., "pin_allocator": ...}'
 prints the measurement (compiler.validate.measure) as one JSON line.
 """
 
@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     probe = SpeedProbe(best=spec.get("probe_best_s"))
     timer = Timer(threads=spec["threads"], repeats=spec["repeats"], min_time_s=spec["min_time_s"],
                   warmup=3, max_foreign=spec["max_foreign"], probe=probe)
-    result = measure(build(spec["model"], spec["batch"]), spec["precision"], spec["runtime"], timer,
-                     spec.get("device", "cpu"))
+    result = measure(build(spec["model"], spec["batch"]), spec["precision"], spec["runtime"], timer)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
 
