@@ -68,7 +68,10 @@ def copy_rate(timer: Timer, src_bytes: int) -> float:
     import torch
 
     n = max(1024, src_bytes // 4)
-    src, dst = torch.randn(n), torch.empty(n)
+    # ones, not randn: the values do not matter to a copy and randn of 256 MiB takes 0.7 s on
+    # a 2-vCPU VM (perf-validate times this copy before every row); not empty, whose untouched
+    # pages all map the kernel's zero page and read from cache
+    src, dst = torch.ones(n), torch.empty(n)
     with torch.inference_mode():
         return _copy_rates(timer.measure(lambda: dst.copy_(src)), n, 0.0)["median"]
 

@@ -156,26 +156,27 @@ def test_forward_split_counts_the_time_between_top_level_ops():
     assert forward_split([], 1e-3) == (1e-3, 0.0, 0.0)
 
 
-def test_cli_writes_json_and_rejects_bad_input(tmp_path):
+def test_cli_writes_json_and_rejects_bad_input(tmp_path, capsys):
+    from tools.perf_validate import main
+
     out = tmp_path / "v.json"
-    proc = subprocess.run([sys.executable, "-m", "tools.perf_validate", "--models", "mlp",
-                           "--batches", "1", "--repeats", "2", "--no-progress", "--quiet-wait", "0",
-                           "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert "MAPE" in proc.stdout
+    assert main(["--models", "mlp", "--batches", "1", "--repeats", "2", "--no-progress",
+                 "--quiet-wait", "0", "--json", str(out)]) == 0
+    assert "MAPE" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert len(data["rows"]) == 1 and data["mape"] is not None
+    with pytest.raises(SystemExit) as exit_:
+        main(["--models", "nope"])
+    assert exit_.value.code == 1 and "unknown model 'nope'" in capsys.readouterr().err
+    cal = tmp_path / "bad.json"
+    cal.write_text("{}")
+    assert main(["--models", "mlp", "--calibration", str(cal)]) == 1
+    err = capsys.readouterr().err
+    assert f"{cal}: error: schema" in err and "Traceback" not in err
+    # the console entry point itself: a user's mistake exits 1 without a traceback
     bad = subprocess.run([sys.executable, "-m", "tools.perf_validate", "--models", "nope"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "unknown model 'nope'" in bad.stderr
-    cal = tmp_path / "bad.json"
-    cal.write_text("{}")
-    bad = subprocess.run([sys.executable, "-m", "tools.perf_validate", "--models", "mlp",
-                          "--calibration", str(cal)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=120)
-    assert bad.returncode == 1 and f"{cal}: error: schema" in bad.stderr
-    assert "Traceback" not in bad.stderr
 
 
 def test_gpu_rows_are_predicted_by_the_gpus_catalog_device():
