@@ -200,8 +200,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
         raise ValueError(f"unknown device '{device}'; valid: host, cuda")
     info = host.probe()
     if pin_allocator and not isolate:  # isolated workers pin their own allocator
-        from compiler.calibrate.memory import pin_allocator as pin
-        pin()
+        memory.pin_allocator()
     threads = info.logical_cpus
     torch.set_num_threads(threads)
     best = cal_copy = None

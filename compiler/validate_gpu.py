@@ -41,9 +41,9 @@ class GpuError(Exception):
 def catalog_device(gpu_name: str, override: str | None = None) -> str:
     """The catalog device for a GPU: `override` when given (checked against the catalog),
     else GPU_CATALOG's entry for its name."""
-    from targets.catalog import list_devices
+    from targets.catalog import list_devices, load_device
 
-    gpus = [d for d in list_devices() if d != "host"]
+    gpus = [d for d in list_devices() if d != "host" and load_device(d).device_class == "gpu"]
     if override is not None:
         if override not in gpus:
             raise GpuError(f"unknown device '{override}'; valid devices: {', '.join(gpus)}")

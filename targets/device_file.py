@@ -76,10 +76,9 @@ def over_base(base: dict, variant: dict) -> dict:
     for key, value in variant.items():
         old = out.get(key)
         if key == "memory" and isinstance(old, list) and isinstance(value, list):
-            names = [lvl.get("name") for lvl in value]
-            out[key] = [next((v for v in value if v.get("name") == lvl.get("name")), lvl)
-                        for lvl in old] + [v for v, n in zip(value, names)
-                                           if n not in {lvl.get("name") for lvl in old}]
+            new_levels = {lvl.get("name"): lvl for lvl in value}
+            out[key] = [new_levels.pop(lvl.get("name"), lvl) for lvl in old] + list(
+                new_levels.values())
         elif isinstance(old, dict) and isinstance(value, dict) and "value" not in value:
             out[key] = over_base(old, value)
         else:

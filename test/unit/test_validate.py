@@ -194,6 +194,11 @@ def test_gpu_rows_are_predicted_by_the_gpus_catalog_device():
         catalog_device("NVIDIA B200")
     with pytest.raises(GpuError, match="unknown device 'h300'; valid devices: .*h200-sxm"):
         catalog_device("NVIDIA H200", override="h300")
+    # only GPUs of the catalog can predict a GPU row (map-gpu refuses the others)
+    with pytest.raises(GpuError) as err:
+        catalog_device("NVIDIA H200", override="tpu-v4")
+    assert "tpu-v4" not in str(err.value).split("valid devices:")[1]
+    assert "jetson-agx-orin-64gb" in str(err.value)
 
 
 def test_gpu_precisions_set_pytorchs_tf32_switches_and_restore_them():
