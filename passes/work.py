@@ -220,7 +220,8 @@ def _class_of(op: Operation) -> str:
 class _Shape:
     """What an op computes, independent of precision: FLOPs and which values it reads
     and writes. Passes move ops and change precisions but never reshape an op, so this
-    is computed once per op (cached); bytes are derived from it at the current precisions."""
+    is computed once per op and operand list (cached); bytes are derived from it at the
+    current precisions."""
 
     op_class: str
     matrix_flops: int
@@ -243,8 +244,14 @@ def _value_facts(value: SSAValue) -> tuple[SSAValue, int, int, bool]:
     return (value, prod(typ.get_shape()), element_bits(typ.element_type), is_float(typ.element_type))
 
 
-@functools.lru_cache(maxsize=1 << 17)
 def _static(op: Operation) -> _Shape:
+    # Keyed by the operands too: outline and inline rewire an op's operands (block
+    # arguments <-> the values outside), and the shape holds the values it read.
+    return _static_for(op, tuple(op.operands))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _static_for(op: Operation, operands: tuple[SSAValue, ...]) -> _Shape:
     results = tuple(_value_facts(r) for r in op.results)
     out_shape = shape(op.results[0]) if op.results else ()
     out_elements = sum(r[1] for r in results)

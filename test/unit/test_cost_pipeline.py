@@ -113,3 +113,34 @@ def test_mapping_keeps_every_units_traffic(zoo_import, fused):
     # activation the layer before it stores in bf16: 2 bytes an element.
     if not fused:
         assert before["linear_1"].bytes_in == 128 * 256 * 2
+
+
+
+def pipeline(module, stages: str):
+    clone = module.clone()
+    ctx = make_context()
+    for p in build(stages):
+        p.apply(ctx, clone)
+    return clone
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_suggestions_rerun_the_model_as_the_headline_pipeline_leaves_it(zoo_import, fused):
+    """`perf-opt m.mlir --pass-pipeline=[fuse,]map-gpu,cost,cost-report`: the suggestions
+    re-map a copy of the costed model (kernels inlined back to graph ops, whose operands
+    are rewired; no assign-precision ran, so kernels carry no precision), fused or in bf16.
+    The fusion figure is the fused pipeline's own latency; the costed model is unchanged."""
+    from passes.report_data import collect
+    from passes.suggestions import suggest
+
+    model = zoo_import("resnet18").module
+    costed = pipeline(model, ("fuse," if fused else "") + "map-gpu{device=h100-sxm5},cost")
+    before = str(costed)
+    report = collect(costed)
+    found = {s["kind"]: s for s in suggest(costed, report)}
+    assert ("fusion" in found) is not fused
+    if not fused:
+        refused = value(pipeline(model, "fuse,map-gpu{device=h100-sxm5},cost"), "perf.latency_s")
+        assert found["fusion"]["after"] == pytest.approx(refused, rel=1e-9)
+    assert report["latency_s"] > found["precision"]["after"]
+    assert str(costed) == before
