@@ -7,13 +7,18 @@
 #
 # It uses that machine's own python3 (torch and torchvision are there, xDSL is not), so the
 # models are measured only (perf-validate --measure-only); back here the estimates are added
-# to each file and its table printed:
+# to each file and its table printed, with the datasheet model and with the GPU's own
+# calibration fitted from this session's measurements:
 #
-#     .venv/bin/python bench/rescore_host_validation.py FILE... --write
+#     .venv/bin/perf-calibrate --gpu-measurements gpu-measurements.json -o CAL.json
+#     .venv/bin/python bench/rescore_host_validation.py FILE... --write --calibration none
+#     .venv/bin/python bench/rescore_host_validation.py FILE... --calibration CAL.json
 #
-# Output: nvidia-smi.txt (GPU, driver), gpu-rates.json (perf-calibrate's GPU GEMM per
-# precision, device copy and dispatch rates), eager-PREC.json per precision (the zoo at batch
-# 1, 8 and 64, 5 samples per row, the GPU's name, driver, CUDA and cuDNN in its `gpu` block).
+# Output: nvidia-smi.txt (GPU, driver), gpu-measurements.json (compiler/calibrate/gpu.py: the
+# GPU benchmarks per precision, device copy rate, host cost of an eager op; written after
+# each precision, so a timeout keeps the ones done), eager-PREC.json per precision (the zoo
+# at batch 1, 8 and 64, 5 samples per row, the GPU's name, driver, CUDA and cuDNN in its
+# `gpu` block).
 # Each precision runs in its own process under its own time limit, so one slow precision
 # cannot cost the others their files.
 set -uo pipefail
@@ -23,14 +28,11 @@ export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 PY=${PYTHON:-python3}
 
 nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1
-timeout 90 "$PY" -c "
-import json
-from compiler.calibrate.runner import gpu_measurements
-print(json.dumps(gpu_measurements(5), indent=1))
-" > "$OUT/gpu-rates.json"
-echo "gpu-rates: exit $?"
+timeout 100 "$PY" -m compiler.calibrate.gpu --precisions bf16 fp32 tf32 fp16 \
+    -o "$OUT/gpu-measurements.json"
+echo "gpu-measurements: exit $?"
 for prec in bf16 fp16 tf32 fp32; do
-    timeout 110 "$PY" -m tools.perf_validate --device cuda --measure-only \
+    timeout 100 "$PY" -m tools.perf_validate --device cuda --measure-only \
         --batches 1 8 64 --precisions "$prec" --repeats 5 --quiet-wait 5 --no-progress \
         --json "$OUT/eager-$prec.json"
     echo "eager-$prec: exit $?"

@@ -50,9 +50,9 @@ def pipeline_text(precision: str, runtime: str, calibration: str | None,
     catalog device `gpu` for a row measured on a CUDA GPU."""
     fuse = "fuse," if runtime == "compiled" else ""
     head = f"{fuse}annotate-deps,assign-precision{{default={precision}}},"
-    if gpu is not None:
-        return f"{head}map-gpu{{device={gpu}}},cost"
     cal = f" calibration={calibration}" if calibration else ""
+    if gpu is not None:
+        return f"{head}map-gpu{{device={gpu}{cal}}},cost"
     alloc = " allocator=pinned" if pinned else ""
     return f"{head}map-cpu{{device=host{cal}{alloc}}},cost"
 
@@ -193,9 +193,6 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     gpu = None
     if device == "cuda":
         gpu = validate_gpu.catalog_device(validate_gpu.require_cuda(), gpu_device)
-        if calibration is not None:
-            raise validate_gpu.GpuError("--calibration applies to map-cpu; map-gpu does not "
-                                        "read GPU calibrations yet, so a GPU row uses the catalog")
     elif device != "host":
         raise ValueError(f"unknown device '{device}'; valid: host, cuda")
     info = host.probe()
@@ -205,9 +202,11 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     torch.set_num_threads(threads)
     best = cal_copy = None
     copy_bytes = REFERENCE_COPY_BYTES
-    if calibration is not None:  # a bad file fails here, before any measurement
+    if calibration is not None:  # a bad file (or one for another device) fails here, first
         from targets.calibration import load
+        from targets.catalog import load_device
         cal = load(calibration)
+        cal.apply(load_device(gpu or "host"))
         # this machine's quiet reference times, when the calibration was measured here
         if (cal.machine.get("cpu_model"), cal.machine.get("logical_cpus")) == (
                 info.model_name, info.logical_cpus):

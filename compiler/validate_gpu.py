@@ -1,10 +1,10 @@
 """perf-validate on a CUDA GPU: which catalog device predicts it, how a precision is set up
 in PyTorch, how a forward pass is timed, and what the record says about the GPU.
 
-Why a catalog device, not a calibration: perf-calibrate records a GPU's GEMM and copy rates
-but map-gpu does not apply them yet, so a GPU row is the datasheet model of the catalog
-entry for that GPU (`map-gpu{device=NAME}`) against the real run. torch reports the GPU by
-its marketing name; GPU_CATALOG maps the names of the GPUs the catalog holds.
+Which model predicts a GPU row: map-gpu with the catalog entry for that GPU
+(`map-gpu{device=NAME}`), and with `--calibration` a GPU calibration of it (perf-calibrate
+--device cuda, or --gpu-measurements; compiler/calibrate/gpu_fit.py). torch reports the GPU
+by its marketing name; GPU_CATALOG maps the names of the GPUs the catalog holds.
 
 Precisions as PyTorch runs them: `fp32` with TF32 off for both matmuls and cuDNN
 convolutions (PyTorch's default leaves cuDNN's TF32 on, torch.backends.cudnn.allow_tf32,

@@ -37,7 +37,12 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
                  Workload), time_s (spread), timing (cpu_utilization, foreign_load,
                  page_faults_per_call, reference_slowdown, ...), achieved_flops_per_s,
                  fraction_of_peak, fit {efficiency, required, bound, ...}}]
-    gpu         null, or CUDA matmul/copy rates (recorded only)
+
+A GPU calibration (compiler/calibrate/gpu_fit.py) has `target` "gpu" and `device`, the catalog
+GPU it measured, to which alone it applies; `machine` is the GPU (name, capability, memory,
+SMs, driver), `bandwidth` the device-memory copy rate under the catalog level's name,
+`dispatch_overhead_s` an eager view's host time, `launch_overhead_s` the rest of an eager
+kernel-launching op's host time, and its efficiencies are fitted through targets/gpu_model.py.
 
 `efficiency` is fitted (targets/calibration_fit.py): the class fraction at which targets/cpu_model.py and
 targets/roofline.py reproduce the measured time, so it already accounts for the model's
@@ -116,7 +121,7 @@ class Calibration:
     path: str
     name: str
     date: str
-    target: str
+    target: str                 # cpu | gpu
     machine: Mapping[str, Any]
     software: Mapping[str, Any]
     bands: Mapping[str, Mapping[str, tuple[Band, ...]]]   # class -> precision -> bands
@@ -134,12 +139,19 @@ class Calibration:
         default_factory=dict)
     # kernel_key(workload) -> (fitted efficiency, benchmark name): the shapes measured alone
     kernels: Mapping[tuple, tuple[float, str]] = dataclasses.field(default_factory=dict)
+    # The catalog device a GPU calibration measured (its figures are that GPU's only);
+    # None for a CPU calibration, which applies to `host` or a CPU of the catalog.
+    device: str | None = None
 
     # ---- provenance
 
     @property
     def citation(self) -> str:
         m = self.machine
+        if self.target == "gpu":
+            return (f"{self.path}: perf-calibrate measurement '{self.name}' of {m.get('name', '?')} "
+                    f"(driver {m.get('driver', '?')}, CUDA {self.software.get('cuda', '?')}) on "
+                    f"{self.date}, torch {self.software.get('torch', '?')}")
         return (f"{self.path}: perf-calibrate measurement '{self.name}' of {m.get('cpu_model', '?')} "
                 f"({m.get('physical_cores', '?')} cores, {m.get('threads_used', '?')} threads) on "
                 f"{self.date}, torch {self.software.get('torch', '?')}")
@@ -199,6 +211,9 @@ class Calibration:
         if device.device_class != self.target:
             raise CalibrationError(f"{self.path}: error: a {self.target} calibration cannot apply "
                                    f"to {device.name}, a {device.device_class}")
+        if self.device is not None and device.name != self.device:
+            raise CalibrationError(f"{self.path}: error: this calibration measured {self.device} "
+                                   f"and applies to it only, not to {device.name}")
         cite = (self.citation,)
         src = (SOURCE_KEY,)
         memory = []
@@ -224,12 +239,17 @@ class Calibration:
         if self.dispatch_overhead_s is not None:
             overheads = dataclasses.replace(overheads, framework_dispatch_s=Sourced(
                 self.dispatch_overhead_s, src, "measured",
-                note="median time of a one-element op called through an nn.Module", citations=cite))
+                note=("host time of an eager view on a GPU tensor (dispatch, no kernel)"
+                      if self.target == "gpu" else
+                      "median time of a one-element op called through an nn.Module"),
+                citations=cite))
         if self.launch_overhead_s is not None:
             overheads = dataclasses.replace(overheads, launch_s=Sourced(
                 self.launch_overhead_s, src, "measured",
-                note="t(2 threads) - t(1 thread)/2 - dispatch/2 of an op two parallel grains "
-                     "long", citations=cite))
+                note=("host time of an eager one-element nn.ReLU on the GPU less a view's: "
+                      "module call and CUDA launch" if self.target == "gpu" else
+                      "t(2 threads) - t(1 thread)/2 - dispatch/2 of an op two parallel grains "
+                      "long"), citations=cite))
         if self.first_touch_bytes_per_s is not None:
             overheads = dataclasses.replace(overheads, first_touch_bytes_per_s=Sourced(
                 self.first_touch_bytes_per_s, src, "measured",
@@ -415,8 +435,13 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         if key not in data:
             c.fail(key, "missing (required: machine, software, op_classes)")
     target = data.get("target", "cpu")
-    if target != "cpu":
-        c.fail("target", f"unsupported target {target!r}; supported: cpu")
+    if target not in ("cpu", "gpu"):
+        c.fail("target", f"unsupported target {target!r}; supported: cpu, gpu")
+    device = None
+    if target == "gpu":
+        device = data.get("device")
+        if not isinstance(device, str) or not device:
+            c.fail("device", "a GPU calibration names the catalog device it measured")
     machine = c.obj(data["machine"], "machine")
     software = c.obj(data["software"], "software")
     bands: dict[str, dict[str, tuple[Band, ...]]] = {}
@@ -479,7 +504,8 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         layout_reorder_bytes_per_s=reorder, library_call_s=MappingProxyType(calls),
         raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
-                                   for c, v in op_bands.items()}))
+                                   for c, v in op_bands.items()}),
+        device=device)
 
 
 KERNEL_FIELDS = ("op_class", "precision", "gemms", "bytes_in", "bytes_weights", "bytes_out")

@@ -1,5 +1,6 @@
-"""Fitting a calibration: the benchmarks perf-calibrate timed, inverted through the CPU
-model into the per-class efficiencies a calibration file holds (its `op_classes` bands).
+"""Fitting a calibration: the benchmarks perf-calibrate timed, inverted through the mapping
+model of the device's class (CPU or GPU) into the per-class efficiencies a calibration file
+holds (its `op_classes` bands).
 
 Why apart from targets/calibration.py: reading and applying a calibration file (map-cpu,
 every pipeline) needs neither the CPU model nor the roofline; only perf-calibrate and
@@ -10,18 +11,23 @@ document's bands in place; `fit_one` inverts the model for one workload and time
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import statistics
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from targets import cpu_model, roofline
+from targets import roofline
 from targets.calibration import Spread, from_dict, op_kind
 from targets.catalog import Device
+from targets.mapping_common import host_issue_s, launches_asynchronously
 from targets.workload import Gemm, Workload
 
 # Fitted efficiencies are kept inside [MIN_EFFICIENCY, 1].
 MIN_EFFICIENCY = 1e-4
+# A GPU kernel timed back to back within this factor of the host's time to issue it ran
+# at the host's pace: its own time is hidden, so it says nothing about the GPU's rate.
+HOST_BOUND_MARGIN = 1.10
 
 
 def workload_to_dict(w: Workload) -> dict:
@@ -39,7 +45,7 @@ def workload_from_dict(d: Mapping[str, Any]) -> Workload:
 
 @dataclass(frozen=True)
 class Fit:
-    """How one benchmark's measured time reads in the CPU model's terms."""
+    """How one benchmark's measured time reads in the mapping model's terms."""
 
     efficiency: float | None    # class fraction reproducing the time (None: overhead-bound)
     required: float | None      # the same before clamping into (0, 1]
@@ -52,7 +58,8 @@ class Fit:
 
 def fit_one(workload: Workload, seconds: float, device: Device,
             others: Mapping[str, float] | None = None) -> Fit:
-    """The class fraction at which `targets.cpu_model` + `targets.roofline` reproduce
+    """The class fraction at which the device class's model (`targets.cpu_model`,
+    `targets.gpu_model`) + `targets.roofline` reproduce
     `seconds` for `workload` on `device` (already calibrated: bandwidths, overheads).
 
     With the class fraction at 1 the model gives matrix time Tm (or vector time Tv for a
@@ -62,9 +69,16 @@ def fit_one(workload: Workload, seconds: float, device: Device,
     and e only makes the compute term match the measurement (reported as "memory")."""
     cal = dict(others or {})
     cal[workload.op_class] = 1.0
-    mapping = cpu_model.map_workload(workload, device, cal)
+    model = importlib.import_module(f"targets.{device.device_class}_model")
+    mapping = model.map_workload(workload, device, cal)
     est = roofline.estimate(workload, mapping, device)
-    budget = seconds - mapping.overhead_s
+    if launches_asynchronously(device):
+        # Timed back to back on the GPU's clock, a call takes the longer of its kernel and
+        # the host's issue of the next one; the launch is not added to the kernel.
+        host = host_issue_s(device, mapping.overhead_s, eager=True)
+        budget = 0.0 if seconds <= host * HOST_BOUND_MARGIN else seconds
+    else:
+        budget = seconds - mapping.overhead_s
     matrix = workload.matrix_flops > 0
     peak = (roofline.matrix_rate(workload, mapping, device) if matrix
             else roofline.vector_rate(mapping, device))[0]
@@ -80,7 +94,8 @@ def fit_one(workload: Workload, seconds: float, device: Device,
 
 
 def calibrated_host(doc: Mapping[str, Any], device: Device, origin: str) -> Device:
-    """`device` with the document's bandwidths, overheads and clock (no bands needed)."""
+    """`device` with the document's bandwidths, overheads and clock (no bands needed);
+    a CPU's or a GPU's."""
     shell = dict(doc)
     shell["op_classes"] = {}
     return from_dict(shell, origin).apply(device)
@@ -88,8 +103,9 @@ def calibrated_host(doc: Mapping[str, Any], device: Device, origin: str) -> Devi
 
 def fit(doc: dict, device: Device, origin: str = "<calibration>") -> dict:
     """Fill in each benchmark's fit and the size bands of a calibration document (in place;
-    returns it). `device` is the uncalibrated host device: the document's bandwidths,
-    overheads and clock are applied first, as map-cpu will apply them."""
+    returns it). `device` is the uncalibrated device (`host`, or the catalog GPU measured):
+    the document's bandwidths, overheads and clock are applied first, as map-cpu and
+    map-gpu will apply them."""
     dev = calibrated_host(doc, device, origin)
     for b in doc.get("benchmarks", []):
         if "source_channels" not in b["workload"] and "cin" in b.get("params", {}):

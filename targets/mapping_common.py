@@ -226,3 +226,17 @@ def achievable_fraction(calibration: TypingMapping[str, float] | None, op_class:
 def clamp_fraction(value: float) -> float:
     """Keep a modelled fraction inside (0, 1]; a zero would make time infinite."""
     return min(1.0, max(value, 1e-12)) if math.isfinite(value) else 1.0
+
+
+def launches_asynchronously(device: Device) -> bool:
+    """Whether the host enqueues a kernel and moves on before it runs (a GPU's CUDA
+    stream), so issuing one kernel overlaps running the ones before it; a CPU runs each op
+    on the thread that issued it."""
+    return device.device_class == "gpu"
+
+
+def host_issue_s(device: Device, launch_s: float, eager: bool) -> float:
+    """Host time to issue one kernel: the launch, plus the framework's dispatch in eager
+    code (a compiled graph calls its kernels directly)."""
+    dispatch = device.overheads.framework_dispatch_s
+    return launch_s + (float(dispatch.value) if eager and dispatch is not None else 0.0)

@@ -1,6 +1,7 @@
 """`perf-calibrate`: measure this machine with PyTorch micro-benchmarks and write a
-calibration file for `map-cpu{device=host calibration=FILE}`. Argument parsing only; the
-work is compiler/calibrate/, the file's schema targets/calibration.py."""
+calibration file for `map-cpu{device=host calibration=FILE}`, or, with `--device cuda` or
+`--gpu-measurements FILE`, one for `map-gpu{device=NAME calibration=FILE}`. Argument
+parsing only; the work is compiler/calibrate/, the file's schema targets/calibration.py."""
 
 from __future__ import annotations
 
@@ -27,9 +28,34 @@ def make_parser() -> ArgumentParser:
                         "machine during it (default 0.10)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--refit", metavar="FILE",
-                   help="recompute the fitted efficiencies of FILE with the current CPU model "
+                   help="recompute the fitted efficiencies of FILE with the current model "
                         "(no measurement)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                   help="cpu: this machine's CPU (default); cuda: CUDA device 0, measured and "
+                        "fitted for map-gpu")
+    p.add_argument("--gpu-measurements", metavar="FILE",
+                   help="fit a GPU measurements file (python -m compiler.calibrate.gpu, run on "
+                        "the GPU's machine) into a map-gpu calibration; no measurement here")
+    p.add_argument("--gpu-device", metavar="NAME",
+                   help="the catalog GPU a GPU calibration is for (default: the one named "
+                        "after the measured GPU)")
     return p
+
+
+def gpu_document(args) -> dict:
+    """A map-gpu calibration: measured here (--device cuda) or read from a file."""
+    from compiler.calibrate.gpu_fit import gpu_calibration
+
+    if args.gpu_measurements:
+        with open(args.gpu_measurements) as stream:
+            raw = json.load(stream)
+        origin = args.gpu_measurements
+    else:
+        from compiler.calibrate.gpu import measure
+
+        raw = measure(repeats=args.repeats or 5)
+        origin = "<perf-calibrate --device cuda>"
+    return gpu_calibration(raw, origin, args.gpu_device)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,10 +65,22 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
     if not 0 < args.max_foreign_load <= 1:
         parser.error("--max-foreign-load must be in (0, 1]")
-    if args.refit:
+    if args.gpu_measurements or args.device == "cuda":
+        from compiler.validate_gpu import GpuError
+        from targets.calibration import CalibrationError
+
+        try:
+            doc = gpu_document(args)
+        except (OSError, json.JSONDecodeError, CalibrationError, GpuError) as err:
+            sys.stderr.write(f"perf-calibrate: error: {err}\n")
+            return 1
+    elif args.gpu_device:
+        parser.error("--gpu-device applies to --device cuda and --gpu-measurements")
+    elif args.refit:
         from compiler.calibrate.machine import recorded_host
         from targets.calibration import CalibrationError, from_dict
         from targets.calibration_fit import fit
+        from targets.catalog import load_device
 
         try:
             with open(args.refit) as stream:
@@ -50,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             from_dict(doc, args.refit)
             # Fit for the machine the file measured, which need not be this one.
             try:
-                device = recorded_host(doc["machine"])
+                device = (load_device(doc["device"]) if doc.get("target") == "gpu"
+                          else recorded_host(doc["machine"]))
             except KeyError as err:
                 raise CalibrationError(f"{args.refit}: its machine block lacks {err}, so it cannot "
                                        "be refit for the machine it measured") from None

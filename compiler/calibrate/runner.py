@@ -15,7 +15,7 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 from compiler.calibrate import machine, memory
 from compiler.calibrate.progress import Progress
@@ -88,8 +88,7 @@ def run_bench(bench: Bench, precision: str, timer: Timer) -> dict:
 def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequence[str] | None = None,
               benches: Sequence[Bench] | None = None, name: str | None = None,
               progress: bool = True, stream=None, max_foreign: float = DEFAULT_MAX_FOREIGN,
-              quiet_wait_s: float = 60.0, measure_clock: bool | None = None,
-              include_gpu: bool = True) -> dict:
+              quiet_wait_s: float = 60.0, measure_clock: bool | None = None) -> dict:
     """Run the benchmarks of `preset` (or `benches`) and return the fitted document."""
     import torch
 
@@ -201,7 +200,6 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
                                "module dispatch overhead",
         "op_classes": {},
         "benchmarks": results,
-        "gpu": None,
     }
     try:
         fit(doc, device, origin="<perf-calibrate>")
@@ -217,51 +215,6 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         doc["peak_flops"][precision] = {
             "unit": ex.unit, "catalog": device.execution_for(precision).peak_flops,
             "calibrated": ex.peak_flops}
-    if include_gpu and torch.cuda.is_available():
-        bar.note("CUDA present: measuring GPU matmul and copy rates (recorded, not applied)")
-        doc["gpu"] = gpu_measurements(repeats)
     doc["conditions"]["duration_s"] = round(time.monotonic() - started, 1)
     bar.finish(f"done in {doc['conditions']['duration_s']:.0f} s")
     return doc
-
-
-def gpu_measurements(repeats: int) -> dict:
-    """A few CUDA rates (GEMM per precision, device copy) for the record. map-gpu does not
-    read them yet: the GPU catalog devices are not this machine's GPU by name."""
-    import torch
-
-    def timed(fn: Callable[[], object]) -> float:
-        for _ in range(3):
-            fn()
-        torch.cuda.synchronize()
-        times = []
-        for _ in range(repeats):
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            for _ in range(10):
-                fn()
-            end.record()
-            torch.cuda.synchronize()
-            times.append(start.elapsed_time(end) / 1e3 / 10)
-        return statistics.median(times)
-
-    props = torch.cuda.get_device_properties(0)
-    out = {"name": props.name, "capability": f"{props.major}.{props.minor}",
-           "memory_bytes": props.total_memory, "matmul": [], "copy": None}
-    for prec, dtype in (("fp32", torch.float32), ("tf32", torch.float32), ("bf16", torch.bfloat16),
-                        ("fp16", torch.float16)):
-        torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"
-        for n in (1024, 4096, 8192):
-            a = torch.randn(n, n, device="cuda", dtype=dtype)
-            b = torch.randn(n, n, device="cuda", dtype=dtype)
-            t = timed(lambda: a @ b)
-            out["matmul"].append({"precision": prec, "n": n, "seconds": t,
-                                  "flops_per_s": 2 * n ** 3 / t})
-    torch.backends.cuda.matmul.allow_tf32 = False
-    n = 256 << 20
-    src, dst = torch.empty(n, device="cuda", dtype=torch.uint8), torch.empty(n, device="cuda",
-                                                                              dtype=torch.uint8)
-    t = timed(lambda: dst.copy_(src))
-    out["copy"] = {"bytes": n, "seconds": t, "bytes_per_s": 2 * n / t}
-    out["dispatch_overhead_s"] = timed(lambda: torch.relu_(src[:1].float()))
-    return out

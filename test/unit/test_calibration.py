@@ -86,7 +86,7 @@ def tiny_run(tmp_path_factory):
     benches = [linear(64, 256, 256), conv(32, 32, 28, 3), dwconv(32, 28), unary("relu", 1 << 16),
                binary("add", 1 << 16), batchnorm(4, 8), attention(1, 2, 16, 8)]
     doc = calibrate("tiny", repeats=2, benches=benches, progress=False, quiet_wait_s=0,
-                    measure_clock=False, include_gpu=False)
+                    measure_clock=False)
     path = tmp_path_factory.mktemp("cal") / "tiny.json"
     path.write_text(json.dumps(doc))
     return doc, str(path)

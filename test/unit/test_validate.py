@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT
 from compiler.validate import Config, Row, mape, pipeline_text, table, validate
 from compiler.validate_perop import align, op_kind
+from targets.calibration import CalibrationError
 
 ROW_FIELDS = {"model", "batch", "precision", "runtime", "measured_s", "measured_min_s",
               "measured_max_s", "repeats", "cpu_utilization", "foreign_load", "busy",
@@ -186,6 +187,8 @@ def test_gpu_rows_are_predicted_by_the_gpus_catalog_device():
         "annotate-deps,assign-precision{default=bf16},map-gpu{device=h200-sxm},cost")
     assert pipeline_text("tf32", "compiled", None, gpu="a100-sxm4-80gb").startswith(
         "fuse,annotate-deps,assign-precision{default=tf32},map-gpu{device=a100-sxm4-80gb}")
+    assert pipeline_text("fp16", "eager", "g.json", gpu="h200-sxm").endswith(
+        "map-gpu{device=h200-sxm calibration=g.json},cost")
     assert catalog_device("NVIDIA H200") == "h200-sxm"
     assert catalog_device("NVIDIA H100 80GB HBM3") == "h100-sxm5"
     assert catalog_device("NVIDIA H200", override="h100-sxm5") == "h100-sxm5"
@@ -253,7 +256,7 @@ def test_a_measure_only_gpu_file_gets_map_gpu_estimates_from_the_rescore(result)
         predict(imported("mlp", 1), "bf16", "eager", None)["latency_s"])
 
 
-def test_the_gpu_path_runs_end_to_end_with_cuda_faked_on_the_cpu(monkeypatch):
+def test_the_gpu_path_runs_end_to_end_with_cuda_faked_on_the_cpu(monkeypatch, tmp_path):
     """What perf-validate --device cuda --measure-only does but the CUDA calls: the rows run
     on the CPU in place of the GPU, synchronizing through a counting stand-in, for the catalog
     device of the GPU's name (the estimate: test_a_measure_only_gpu_file_gets_map_gpu_...;
@@ -276,5 +279,10 @@ def test_the_gpu_path_runs_end_to_end_with_cuda_faked_on_the_cpu(monkeypatch):
     assert row["precision"] == "tf32" and row["measured_s"] > 0 and row["predicted_s"] is None
     assert len(syncs) >= row["repeats"]        # every timed call ended with a synchronize
     assert row["reference_copy_bytes_per_s"] is None   # no host DRAM probe for GPU rows
-    with pytest.raises(validate_gpu.GpuError, match="--calibration applies to map-cpu"):
-        validate(models=("mlp",), batches=(1,), device="cuda", calibration="c.json")
+    # a calibration of another GPU fails before anything is measured
+    other = tmp_path / "h100.json"
+    other.write_text(json.dumps({"schema": "perf-opt-calibration", "schema_version": 1,
+                                 "target": "gpu", "device": "h100-sxm5", "machine": {},
+                                 "software": {}, "op_classes": {}}))
+    with pytest.raises(CalibrationError, match="measured h100-sxm5 and applies to it only"):
+        validate(models=("mlp",), batches=(1,), device="cuda", calibration=str(other))
