@@ -11,6 +11,16 @@ never below the critical path and never more than the sum; an eager runtime (no 
 launches one kernel at a time on one stream, as PyTorch eager does, and also pays the
 framework's dispatch for each view op (a compiled graph folds views into indexing). Energy = dynamic
 compute + data movement per kernel + static power over the end-to-end latency.
+
+Eager code on a GPU issues kernels asynchronously: the host spends dispatch + launch on
+kernel i and moves on to kernel i+1 while the GPU runs the queue in order, so kernel i
+starts when it has been issued and kernel i-1 has finished:
+
+    host_i = host_{i-1} + dispatch + launch        device_i = max(device_{i-1}, host_i) + t_i
+
+and the latency is device_n. Small kernels leave the GPU waiting for the host (latency =
+the host's issue time), large ones hide the host behind the GPU (latency = the kernels'
+sum); the figures are the calibration's when map-gpu had one (host time of an eager op).
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from passes.fuse import FUSED_ATTR
 from passes.liveness import footprint
 from passes.map_target import DEVICE_ATTR, from_attribute, mapped_device, mapping_of, to_attribute
 from targets import roofline
+from targets.mapping_common import host_issue_s, launches_asynchronously
 from targets.workload import Workload
 
 RUNTIMES = ("auto", "eager", "compiled")
@@ -67,6 +78,16 @@ def schedule_latency(costs: list[KernelCost], units_total: int, concurrent: bool
                 rounds.append([c])
         total += sum(max(x.estimate.latency_s for x in r) for r in rounds)
     return total
+
+
+def issue_pipelined_latency(costs: list[KernelCost], issue_s: list[float]) -> tuple[float, float]:
+    """(latency, host time) of kernels issued in order by a host that spends issue_s[i] on
+    kernel i and does not wait, to a device that runs them in order (module docstring)."""
+    host = device = 0.0
+    for c, issue in zip(costs, issue_s):
+        host += issue
+        device = max(device, host) + c.estimate.latency_s - c.estimate.overhead_s
+    return device, host
 
 
 def stages_of(kernels: list[KernelOp]) -> dict[Operation, int]:
@@ -114,13 +135,23 @@ class CostPass(ModulePass):
             runtime = "compiled" if FUSED_ATTR in op.attributes else "eager"
         units_total = max((mapping_of(k).units_total for k in unit_ops), default=1)
         latency = schedule_latency(costs, units_total, runtime == "compiled")
+        host = None
         if runtime == "eager":
             # Eager PyTorch dispatches every op, views included, from the host one after
             # the other; a compiled graph folds views into its kernels' indexing.
             dispatch = device.overheads.framework_dispatch_s
             views = sum(1 for inner in op.walk() if W.is_view(inner))
-            latency += views * (float(dispatch.value) if dispatch is not None else 0.0)
+            view_s = views * (float(dispatch.value) if dispatch is not None else 0.0)
+            if launches_asynchronously(device) and costs:
+                # views interleave with the kernels; spread evenly over their issue
+                latency, host = issue_pipelined_latency(costs, [
+                    host_issue_s(device, c.estimate.overhead_s, eager=True) + view_s / len(costs)
+                    for c in costs])
+            else:
+                latency += view_s
         self.annotate_module(op, device, costs, latency, runtime)
+        if host is not None:
+            op.attributes["perf.host_issue_s"] = to_attribute(host)
 
     def annotate_module(self, op: ModuleOp, device, costs: list[KernelCost], latency: float, runtime: str):
         memory = footprint(op)

@@ -144,3 +144,31 @@ def test_suggestions_rerun_the_model_as_the_headline_pipeline_leaves_it(zoo_impo
         assert found["fusion"]["after"] == pytest.approx(refused, rel=1e-9)
     assert report["latency_s"] > found["precision"]["after"]
     assert str(costed) == before
+
+
+def test_eager_gpu_issue_overlaps_the_kernels():
+    """Hand case: the host spends 5 us issuing each kernel; kernel 1 runs 10 us, kernels 2
+    and 3 run 1 us. Kernel 1 runs 5-15 us; kernel 2 was issued at 10, starts at 15, ends at
+    16; kernel 3 (issued at 15) runs 16-17. Latency 17 us, host 15 us."""
+    from types import SimpleNamespace
+
+    from passes.cost import issue_pipelined_latency
+
+    def kernel(device_us):
+        return SimpleNamespace(estimate=SimpleNamespace(latency_s=(device_us + 2) * 1e-6,
+                                                        overhead_s=2e-6))
+    latency, host = issue_pipelined_latency([kernel(10), kernel(1), kernel(1)], [5e-6] * 3)
+    assert (latency, host) == (pytest.approx(17e-6), pytest.approx(15e-6))
+
+
+@pytest.mark.parametrize("batch", [1, 64])
+def test_eager_gpu_latency_lies_between_the_longer_chain_and_their_sum(zoo_import, batch):
+    from passes.report_data import collect
+
+    report = collect(run(zoo_import("resnet18", batch).module, "gpu", fused=False))
+    device = sum(e["latency_s"] - e["overhead_s"] for e in report["subgraphs"])
+    host = report["host_issue_s"]
+    assert max(host, device) <= report["latency_s"] * (1 + 1e-12)
+    assert report["latency_s"] <= host + device
+    # batch 1 waits on the host, batch 64 hides it behind the GPU's work
+    assert (host > device) is (batch == 1)

@@ -6,9 +6,12 @@
 // A memory-bound op: relu over 64 x 2^20 fp32 reads and writes 2 x 256 MiB =
 // 536870912 B from HBM. H100 SXM5 HBM3: the published 2.8 TB/s measurement wins over the
 // 3.35 TB/s spec, so memory time = 536870912 / 2.8e12 = 191.74 us; compute is 2^26
-// FLOPs on 66.9 TFLOP/s fp32 CUDA cores = 1.00 us; latency = 191.74 + 5 us launch.
+// FLOPs on 66.9 TFLOP/s fp32 CUDA cores = 1.00 us; kernel latency = 191.74 + 5 us launch.
+// Eager, the host issues it first: 3.4 us of dispatch + 5 us of launch, then the GPU runs
+// it: model latency = 8.4 + 191.74 us.
 // CHECK-LABEL: builtin.module attributes {graph.model = "relu"
-// CHECK-SAME: perf.latency_s = 0.0001967396114285{{[0-9]*}} : f64
+// CHECK-SAME: perf.latency_s = 0.0002001396114285{{[0-9]*}} : f64
+// CHECK-SAME: perf.host_issue_s = 8.4{{0*[0-9]?}}e-06 : f64
 // CHECK: perf.gpu_kernel "relu" {{.*}}overhead_s = 5.000000e-06 : f64
 // CHECK-SAME: compute_s = 1.00315264{{[0-9]*}}e-06 : f64, memory_s = 0.0001917396114285{{[0-9]*}} : f64, latency_s = 0.0001967396114285{{[0-9]*}} : f64, bottleneck = "memory"
 // UNMAPPED: cost.mlir:[[# @LINE + 5]]:5: error: cost needs mapped kernels: run map-gpu, map-tpu, map-kpu or map-cpu before cost
@@ -26,9 +29,9 @@ builtin.module attributes {graph.model = "relu", graph.batch = 1 : i64} {
 // A compute-bound op: a 4096^3 bf16 matmul is 2 x 4096^3 = 137.44 GFLOP on 989.4
 // TFLOP/s tensor cores at efficiency 0.8149 (8 waves of 1024 blocks on 132 SMs: 0.9697,
 // pipeline 64/66, measured cuBLAS-class fraction 0.867) = 170.46 us; memory 3 x 32 MiB
-// / 2.8e12 = 35.95 us; latency = 170.46 + 5 us.
+// / 2.8e12 = 35.95 us; kernel latency = 170.46 + 5 us; eager model latency 8.4 + 170.46 us.
 // CHECK-LABEL: graph.model = "matmul"
-// CHECK-SAME: perf.latency_s = 0.000175455{{[0-9]*}} : f64
+// CHECK-SAME: perf.latency_s = 0.000178855{{[0-9]*}} : f64
 // CHECK: perf.gpu_kernel "matmul"
 // CHECK-SAME: compute_s = 0.000170455{{[0-9]*}} : f64, memory_s = 3.59511771428{{[0-9]*}}e-05 : f64
 // CHECK-SAME: bottleneck = "compute"
@@ -78,5 +81,27 @@ builtin.module attributes {graph.model = "residual", graph.batch = 1 : i64} {
     %b = graph.tanh %a : tensor<1024x1024xf32> loc("tanh")
     %c = graph.add %a, %b {inplace} : tensor<1024x1024xf32> loc("add_")
     func.return %c : tensor<1024x1024xf32>
+  }
+}
+
+// -----
+
+// Eager issue on a GPU: three tiny kernels (256 fp32 elements; 2 KiB each way, < 1 ns of
+// HBM time) leave the GPU waiting on the host, which spends 3.4 us of dispatch + 5 us of
+// launch on each: latency = 3 x 8.4 us + the last kernel's own time, against a serial sum
+// of 3 x 5 us launches. Fused into one kernel, one launch and no dispatch.
+// CHECK-LABEL: graph.model = "chain"
+// CHECK-SAME: perf.latency_s = 2.52{{0*}}{{[1-9][0-9]*}}e-05 : f64
+// CHECK-SAME: perf.serial_latency_s = 1.50{{0*}}{{[1-9][0-9]*}}e-05 : f64
+// CHECK-SAME: perf.host_issue_s = 2.52{{0*[0-9]?}}e-05 : f64
+// FUSED-LABEL: graph.model = "chain"
+// FUSED-SAME: perf.latency_s = 5.00{{0*}}{{[1-9][0-9]*}}e-06 : f64
+// FUSED-NOT: perf.host_issue_s
+builtin.module attributes {graph.model = "chain", graph.batch = 1 : i64} {
+  func.func @f(%x: tensor<1x256xf32>) -> tensor<1x256xf32> {
+    %a = graph.relu %x : tensor<1x256xf32> loc("relu")
+    %b = graph.tanh %a : tensor<1x256xf32> loc("tanh")
+    %c = graph.sigmoid %b : tensor<1x256xf32> loc("sigmoid")
+    func.return %c : tensor<1x256xf32>
   }
 }
