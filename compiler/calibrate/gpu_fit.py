@@ -20,6 +20,7 @@ What the calibration holds (schema in targets/calibration.py, `target` "gpu"):
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, Mapping
 
 from targets.calibration import SCHEMA, SCHEMA_VERSION, CalibrationError, from_dict
@@ -41,34 +42,30 @@ def _require(raw: Any, origin: str) -> Mapping[str, Any]:
     return raw
 
 
+@functools.lru_cache(maxsize=None)
 def _benches_by_name() -> dict:
     from compiler.calibrate.gpu import gpu_suite
 
     return {b.name: b for preset in ("full", "tiny") for b in gpu_suite(preset)}
 
 
-def _workload(bench, precision: str, cache: dict):
-    """The main Workload of a benchmark at `precision` (TF32 runs on FP32 tensors)."""
+@functools.lru_cache(maxsize=None)
+def _main_workload(name: str, storage: str):
+    """(main Workload, units) the importer builds for benchmark `name` with `storage` tensors
+    (shapes only, so one import serves every file and TF32 as FP32)."""
     from compiler.calibrate.runner import benchmark_workloads
     from compiler.model_zoo import torch_dtype
-    from compiler.validate_gpu import storage_precision
 
-    storage = storage_precision(precision)
-    key = (bench.name, storage)
-    if key not in cache:
-        module, inputs = bench.build(torch_dtype(storage))
-        workloads = benchmark_workloads(module.eval(), inputs, bench.name.split()[0])
-        cache[key] = (max(workloads, key=lambda w: (w.matrix_flops, w.flops, w.bytes_moved)),
-                      len(workloads))
-    main, units = cache[key]
-    return dataclasses.replace(main, precision=precision), units
+    module, inputs = _benches_by_name()[name].build(torch_dtype(storage))
+    workloads = benchmark_workloads(module.eval(), inputs, name.split()[0])
+    return max(workloads, key=lambda w: (w.matrix_flops, w.flops, w.bytes_moved)), len(workloads)
 
 
 def gpu_calibration(raw: Any, origin: str = "<gpu measurements>",
                     device_name: str | None = None) -> dict:
     """The calibration document of a GPU measurements document. Raises CalibrationError
     for a malformed file or a GPU the catalog cannot name."""
-    from compiler.validate_gpu import GpuError, catalog_device
+    from compiler.validate_gpu import GpuError, catalog_device, storage_precision
     from targets.calibration_fit import fit, workload_to_dict
     from targets.catalog import load_device
 
@@ -79,7 +76,6 @@ def gpu_calibration(raw: Any, origin: str = "<gpu measurements>",
         raise CalibrationError(f"{origin}: error: {err}") from None
     device = load_device(catalog)
     known = _benches_by_name()
-    cache: dict = {}
     benchmarks, skipped = [], []
     for entry in raw["benchmarks"]:
         bench = known.get(entry.get("name"))
@@ -87,7 +83,8 @@ def gpu_calibration(raw: Any, origin: str = "<gpu measurements>",
             skipped.append(f"{entry.get('name')} {entry.get('precision')}: "
                            + (entry.get("error") or "not a benchmark of this perf-opt"))
             continue
-        workload, units = _workload(bench, entry["precision"], cache)
+        main, units = _main_workload(bench.name, storage_precision(entry["precision"]))
+        workload = dataclasses.replace(main, precision=entry["precision"])
         t = entry["time_s"]
         benchmarks.append({
             "name": f"{bench.name} {entry['precision']}", "op_class": bench.op_class,

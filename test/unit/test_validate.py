@@ -161,8 +161,9 @@ def test_cli_writes_json_and_rejects_bad_input(tmp_path, capsys):
     from tools.perf_validate import main
 
     out = tmp_path / "v.json"
+    # in this process: the isolated worker is the `result` fixture's (saves a torch start)
     assert main(["--models", "mlp", "--batches", "1", "--repeats", "2", "--no-progress",
-                 "--quiet-wait", "0", "--json", str(out)]) == 0
+                 "--quiet-wait", "0", "--in-process", "--json", str(out)]) == 0
     assert "MAPE" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert len(data["rows"]) == 1 and data["mape"] is not None
@@ -234,7 +235,7 @@ def test_cli_gpu_options_fail_cleanly_without_a_gpu(capsys):
     assert "perf-validate: error: --device cuda: torch sees no CUDA device" in capsys.readouterr().err
 
 
-def test_a_measure_only_gpu_file_gets_map_gpu_estimates_from_the_rescore(result):
+def test_a_measure_only_gpu_file_gets_map_gpu_estimates_from_the_rescore(result, tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
     from rescore_host_validation import rescore
 
@@ -254,6 +255,17 @@ def test_a_measure_only_gpu_file_gets_map_gpu_estimates_from_the_rescore(result)
     assert got["predicted_s"] == pytest.approx(h200["latency_s"])
     assert got["predicted_s"] != pytest.approx(
         predict(imported("mlp", 1), "bf16", "eager", None)["latency_s"])
+    # with the H200's calibration (host 14 us per eager op: test_gpu_calibration), slower
+    # than the catalog's 8.4 us for these launch-bound kernels
+    from compiler.calibrate.gpu_fit import gpu_calibration
+    from test_gpu_calibration import measurements
+
+    cal = tmp_path / "h200.json"
+    cal.write_text(json.dumps(gpu_calibration(measurements(), "m.json")))
+    (calibrated,) = rescore(doc, str(cal))["rows"]
+    assert calibrated["predicted_s"] > got["predicted_s"]
+    assert calibrated["predicted_s"] == pytest.approx(
+        predict(imported("mlp", 1), "bf16", "eager", str(cal), gpu="h200-sxm")["latency_s"])
 
 
 def test_the_gpu_path_runs_end_to_end_with_cuda_faked_on_the_cpu(monkeypatch, tmp_path):
