@@ -103,6 +103,12 @@ class Spread:
         return {"min": self.min, "median": self.median, "max": self.max}
 
 
+def rates(amount: float, seconds: Mapping[str, float]) -> dict:
+    """{"min", "median", "max"} of amount / time for a time spread: the lowest rate comes
+    from the longest time."""
+    return {k: amount / seconds[t] for k, t in (("min", "max"), ("median", "median"), ("max", "min"))}
+
+
 @dataclass(frozen=True)
 class Band:
     """Benchmarks of one op class and precision whose FLOPs fall in one decade."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from targets import roofline
-from targets.calibration import Spread, from_dict, op_kind
+from targets.calibration import Spread, from_dict, op_kind, rates
 from targets.catalog import Device
 from targets.mapping_common import host_issue_s, launches_asynchronously
 from targets.workload import Gemm, Workload
@@ -115,8 +115,7 @@ def fit(doc: dict, device: Device, origin: str = "<calibration>") -> dict:
         b["kind"] = op_kind(w.name)
         t = b["time_s"]
         f = fit_one(w, t["median"], dev)
-        b["achieved_flops_per_s"] = {k: w.flops / t[k2] for k, k2 in
-                                     (("min", "max"), ("median", "median"), ("max", "min"))}
+        b["achieved_flops_per_s"] = rates(w.flops, t)
         b["fraction_of_peak"] = {k: v / f.peak_flops_per_s for k, v in b["achieved_flops_per_s"].items()}
         b["fit"] = {"efficiency": f.efficiency, "required": f.required, "bound": f.bound,
                     "peak_flops_per_s": f.peak_flops_per_s, "model_overhead_s": f.model_overhead_s,

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import statistics
 import sys
 import time
 from typing import Callable, Sequence
@@ -36,6 +35,7 @@ from typing import Callable, Sequence
 from compiler.calibrate.suite import (
     Bench, attention, batchnorm, binary, conv, dwconv, layernorm, linear, softmax, unary,
 )
+from targets.calibration import Spread, rates
 
 SCHEMA = "perf-opt-gpu-measurements"
 SCHEMA_VERSION = 1
@@ -65,10 +65,6 @@ def gpu_suite(preset: str = "full") -> list[Bench]:
     return out
 
 
-def spread(values: Sequence[float]) -> dict:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values)}
-
-
 def device_time(fn: Callable[[], object], repeats: int) -> dict:
     """Seconds per call of `fn` on the GPU's clock: the spread over `repeats` bursts."""
     import torch
@@ -91,7 +87,7 @@ def device_time(fn: Callable[[], object], repeats: int) -> dict:
         end.record()
         torch.cuda.synchronize()
         samples.append(start.elapsed_time(end) / 1e3 / calls)
-    return {**spread(samples), "calls_per_burst": calls}
+    return {**Spread.of(samples).as_dict(), "calls_per_burst": calls}
 
 
 def host_time(fn: Callable[[], object], repeats: int, calls: int = HOST_LOOP_CALLS) -> dict:
@@ -108,7 +104,7 @@ def host_time(fn: Callable[[], object], repeats: int, calls: int = HOST_LOOP_CAL
             fn()
         torch.cuda.synchronize()
         samples.append((time.perf_counter() - t0) / calls)
-    return spread(samples)
+    return Spread.of(samples).as_dict()
 
 
 def measure_bench(bench: Bench, precision: str, repeats: int) -> dict:
@@ -154,8 +150,7 @@ def copy_rate(repeats: int, copy_bytes: int = COPY_BYTES) -> dict:
     t = device_time(lambda: dst.copy_(src), repeats)
     del src, dst
     return {"bytes": copy_bytes, "time_s": t,
-            "bytes_per_s": {k: 2 * copy_bytes / t[k2] for k, k2 in
-                            (("min", "max"), ("median", "median"), ("max", "min"))},
+            "bytes_per_s": rates(2 * copy_bytes, t),
             "method": f"device-to-device copy_ of {copy_bytes >> 20} MiB: read + write bytes "
                       "over the time"}
 

@@ -23,9 +23,8 @@ import dataclasses
 import functools
 from typing import Any, Mapping
 
+from compiler.calibrate.gpu import SCHEMA as MEASUREMENTS_SCHEMA
 from targets.calibration import SCHEMA, SCHEMA_VERSION, CalibrationError, from_dict
-
-MEASUREMENTS_SCHEMA = "perf-opt-gpu-measurements"
 
 
 def _require(raw: Any, origin: str) -> Mapping[str, Any]:
@@ -103,12 +102,11 @@ def gpu_calibration(raw: Any, origin: str = "<gpu measurements>",
         "machine": dict(raw["gpu"]), "software": dict(raw["software"]),
         "conditions": {"repeats": raw.get("repeats"), "duration_s": raw.get("duration_s"),
                        "measurements": origin, "skipped": skipped,
-                       "host_method": host.get("method", "")},
+                       "host_method": host.get("method", ""), "host_sync_s": host.get("sync_s")},
         "bandwidth": {device.outermost_memory.name: {
             "bytes_per_s": copy["bytes_per_s"], "method": copy.get("method", "device copy")}},
         "dispatch_overhead_s": view,
         "launch_overhead_s": launch,
-        "sync_s": host.get("sync_s"),
         "op_classes": {},
         "benchmarks": benchmarks,
     }

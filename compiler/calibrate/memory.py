@@ -39,16 +39,14 @@ from __future__ import annotations
 from typing import Callable
 
 from compiler.calibrate.timing import Measurement, Timer
+from targets.calibration import Spread
 
 GRAIN_ELEMENTS = 32768   # at::internal::GRAIN_SIZE (aten/src/ATen/Parallel.h)
 MIB = 1 << 20
 
 
 def _spread(values: list[float]) -> dict:
-    values = sorted(values)
-    mid = values[len(values) // 2] if len(values) % 2 else 0.5 * (values[len(values) // 2 - 1]
-                                                                   + values[len(values) // 2])
-    return {"min": values[0], "median": mid, "max": values[-1]}
+    return Spread.of(values).as_dict()
 
 
 def _rates(m: Measurement, nbytes: float, overhead: float = 0.0) -> dict:
