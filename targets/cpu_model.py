@@ -100,6 +100,34 @@ FRESH_ALLOCATION_MIN_BYTES = 4 * 1024 * 1024 * 8
 AMX_GEMM_EFFICIENCY = 1229e9 / (1024 * 3.9e9)                    # 0.308
 AMX_CLASSES = ("matmul", "attention")
 
+# PyTorch's x86 wheels send FP32 matmuls, and the GEMMs inside its CPU
+# scaled_dot_product_attention, to oneMKL's sgemm (torch.__config__.show(): BLAS_INFO=mkl).
+# On an AMD CPU oneMKL runs the kernels of its generic "def" library tuned for Zen, on
+# 256-bit registers even where the CPU has AVX-512. Measured on the 2-core Zen 5 test VM
+# (torch 2.14.1, oneMKL 2024.0 Update 2): perf puts 43-48% of a 1024^2 FP32 mm loop and of
+# an FP32 sdpa loop in mkl_blas_def_sgemm_kernel_0_zen, whose instructions use ymm and xmm
+# registers only; MKL_VERBOSE names "Intel(R) Architecture processors", where on an Intel
+# CPU it names the AVX-512 code path. Its calibration (targets/calibrations/
+# ci-host-zen5-2core-*.json) finds large FP32 GEMMs at 0.39 of the AVX-512 peak, 0.78 of
+# the 256-bit rate, while oneDNN's AVX-512 convolutions reach 0.70. Published: pytorch/
+# builder#504 (2020, oneMKL 2020.2 on a Ryzen 3700X: Zen kernels for DGEMM, a slower generic
+# path for SGEMM). So on AMD an FP32 GEMM runs at most at the 256-bit rate; a CPU whose
+# datapath is 256 bits (Zen 4) loses nothing. BF16 GEMMs go to oneDNN, which uses AVX-512.
+BLAS_CLASSES = ("matmul", "attention")
+MKL_AMD_SIMD_BITS = 256
+
+
+def blas_code_path_fraction(workload: Workload, device: Device, computed_as: str,
+                            amx: bool) -> float:
+    """Share of the SIMD peak the BLAS's code path can use for this op: 256 bits of a wider
+    datapath for an FP32 GEMM on an AMD CPU (oneMKL's Zen kernels), else all of it."""
+    width = _i(device.cpu.simd_width_bits)
+    if (workload.op_class in BLAS_CLASSES and computed_as == "fp32" and not amx
+            and device.vendor == "AMD" and width > MKL_AMD_SIMD_BITS):
+        return MKL_AMD_SIMD_BITS / width
+    return 1.0
+
+
 # Eager BF16 convolutions gain far less than the BF16 units' peak: published measurement
 # (M. Ma, V. Fedyunin, W. Wei, "Empowering PyTorch on Intel Xeon Scalable processors with
 # Bfloat16", PyTorch blog, 2022-08-04): TorchVision models in eager PyTorch 1.12 on a Xeon
@@ -209,10 +237,11 @@ def map_workload(workload: Workload, device: Device,
     class_eff, source = achievable_fraction(calibration, workload.op_class, default)
     vec_class, _ = achievable_fraction(calibration, "elementwise", CPU_VECTOR_EFFICIENCY)
     padding = _amx_padding(workload, ex.computed_as) if amx and is_matrix else 1.0
+    code_path = blas_code_path_fraction(workload, device, ex.computed_as, amx) if is_matrix else 1.0
     # The element-wise tail of a fused GEMM runs at the element-wise rate; a vector-only op
     # at its own class's rate.
     vector_eff = clamp_fraction((vec_class if is_matrix else class_eff) * vec_cores / cores)
-    efficiency = clamp_fraction(class_eff * padding * cores_used / cores) if is_matrix \
+    efficiency = clamp_fraction(class_eff * padding * code_path * cores_used / cores) if is_matrix \
         else vector_eff
     ws = working_set(workload)
     per_core = ws / cores_used
@@ -254,7 +283,7 @@ def map_workload(workload: Workload, device: Device,
         "simd_width_bits": width, "simd_lanes": max(1, width // bits(vec_prec)),
         "fma_units_per_core": _i(cpu.fma_units_per_core),
         "matrix_extension": unit.name if amx else "none", "amx": amx,
-        "amx_padding_efficiency": padding,
+        "amx_padding_efficiency": padding, "blas_code_path_fraction": code_path,
         "vnni": ex.computed_as == "int8" and bool(isa & {"avx512_vnni", "avx_vnni", "dotprod"}),
         "avx512_bf16": ex.computed_as == "bf16" and "avx512_bf16" in isa,
         "working_set_bytes": ws, "working_set_per_core_bytes": int(per_core),

@@ -50,6 +50,7 @@ class HostInfo:
     caches: tuple[CacheInfo, ...] = ()
     mem_total_bytes: int = 0
     package_power_w: float | None = None
+    vendor: str = ""           # "Intel" | "AMD" | cpuinfo's vendor_id | "" when unknown
 
 
 # --------------------------------------------------------------------------- probing
@@ -73,7 +74,22 @@ def probe() -> HostInfo:
         caches=_caches(cpus),
         mem_total_bytes=_mem_total(),
         package_power_w=_package_power(),
+        vendor=cpu_vendor(cpuinfo.get("vendor_id", ""), cpuinfo.get("model name", "")),
     )
+
+
+# x86 vendor_id strings (CPUID leaf 0) of the vendors whose CPUs the catalog names.
+_VENDOR_IDS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD"}
+
+
+def cpu_vendor(vendor_id: str, model_name: str = "") -> str:
+    """The CPU's vendor from cpuinfo's vendor_id, else from the model name's first word
+    (x86 model names start with it: "AMD EPYC ...", "Intel(R) Xeon(R) ..."); "" when
+    neither tells (Arm cpuinfo has no vendor_id)."""
+    if vendor_id:
+        return _VENDOR_IDS.get(vendor_id, vendor_id)
+    first = model_name.split()[0].split("(")[0] if model_name.split() else ""
+    return first if first in _VENDOR_IDS.values() else ""
 
 
 def _affinity() -> set[int]:
@@ -283,7 +299,7 @@ def host_document(info: HostInfo) -> dict:
                                               "derived", f"{cores} * 2048 * {clk}")}}
     native = set(simd_peak) | ({"bf16", "int8"} if amx else set())
     doc = {
-        "schema": 1, "name": "host", "class": "cpu", "vendor": "this machine",
+        "schema": 1, "name": "host", "class": "cpu", "vendor": info.vendor or "this machine",
         "product": f"{info.model_name} ({info.arch}, probed at run time)",
         "notes": "Built by targets/host.py from /proc and /sys. DRAM bandwidth and power are "
                  "conservative defaults until calibration.",

@@ -84,7 +84,7 @@ def identity(info, threads: int) -> dict:
 
     f = info.flags
     return {
-        "cpu_model": info.model_name, "arch": info.arch,
+        "cpu_model": info.model_name, "arch": info.arch, "vendor": info.vendor,
         "physical_cores": info.physical_cores, "logical_cpus": info.logical_cpus,
         "threads_used": threads, "clock_hz_reported": info.clock_hz,
         "clock_source": info.clock_source,
@@ -104,7 +104,7 @@ _CPUINFO_FLAGS = {"amx": ("amx_tile", "amx_bf16", "amx_int8"), "neon": ("asimd",
 def host_info(machine: dict):
     """The targets.host.HostInfo that `identity` recorded, so a stored run can be re-estimated
     for the machine it was measured on rather than the one re-scoring it."""
-    from targets.host import CacheInfo, HostInfo
+    from targets.host import CacheInfo, HostInfo, cpu_vendor
 
     flags = {name for key, on in machine["flags"].items() if on
              for name in _CPUINFO_FLAGS.get(key, (key,))}
@@ -115,7 +115,9 @@ def host_info(machine: dict):
         logical_cpus=machine["logical_cpus"], physical_cores=machine["physical_cores"],
         clock_hz=machine["clock_hz_reported"], clock_source=machine["clock_source"],
         caches=tuple(CacheInfo(**c) for c in machine["caches"]),
-        mem_total_bytes=machine["memory_bytes"])
+        mem_total_bytes=machine["memory_bytes"],
+        # files written before the vendor was recorded name it in the model name
+        vendor=machine.get("vendor") or cpu_vendor("", machine["cpu_model"]))
 
 
 def recorded_host(machine: dict):

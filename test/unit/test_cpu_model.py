@@ -152,3 +152,54 @@ def test_more_batch_never_lowers_utilization(name):
                   lambda b: elementwise_workload(b * 1000, "fp32", batch=b)):
         u = [cpu_model.map_workload(build(b), device).utilization for b in (1, 2, 4, 8, 64)]
         assert u == sorted(u), u
+
+
+def _host(vendor: str, flags: set[str]):
+    from targets.catalog import select_power_mode
+    from targets.host import HostInfo, build_host_device
+
+    return select_power_mode(build_host_device(HostInfo(
+        model_name=f"{vendor} test CPU", arch="x86_64", flags=frozenset(flags), logical_cpus=2,
+        physical_cores=2, clock_hz=3e9, clock_source="cpuinfo", vendor=vendor)), None)
+
+
+AVX512 = {"avx", "avx2", "fma", "avx512f", "avx512_bf16"}
+
+
+def test_an_fp32_gemm_on_amd_runs_onemkls_256_bit_kernels():
+    """oneMKL's sgemm runs 256-bit Zen kernels on an AMD CPU with AVX-512 (perf on the Zen 5
+    test VM): half the 512-bit rate, for matmuls and the GEMMs of CPU attention in FP32;
+    BF16 GEMMs (oneDNN), convolutions (oneDNN), Intel CPUs and 256-bit AMD CPUs keep it all."""
+    amd, intel = _host("AMD", AVX512), _host("Intel", AVX512)
+    for op_class in ("matmul", "attention"):
+        w = gemm_workload(2048, 2048, 2048, "fp32", op_class=op_class)
+        (m_amd, e_amd), (m_intel, e_intel) = run(w, amd), run(w, intel)
+        assert m_amd.details["blas_code_path_fraction"] == 0.5
+        assert m_intel.details["blas_code_path_fraction"] == 1.0
+        assert m_amd.efficiency == pytest.approx(m_intel.efficiency / 2)
+        assert e_amd.compute_time_s == pytest.approx(2 * e_intel.compute_time_s)
+    bf16 = gemm_workload(2048, 2048, 2048, "bf16")
+    assert run(bf16, amd)[0].efficiency == pytest.approx(run(bf16, intel)[0].efficiency)
+    conv = conv_workload(8, "fp32")
+    assert run(conv, amd)[0].efficiency == pytest.approx(run(conv, intel)[0].efficiency)
+    avx2 = _host("AMD", {"avx", "avx2", "fma"})
+    assert run(gemm_workload(2048, 2048, 2048, "fp32"), avx2)[0].details[
+        "blas_code_path_fraction"] == 1.0
+
+
+def test_the_cpu_vendor_comes_from_cpuinfo_or_a_recorded_model_name():
+    import json
+
+    from compiler.calibrate.machine import host_info
+    from targets.host import cpu_vendor
+    from conftest import ROOT
+
+    assert cpu_vendor("AuthenticAMD") == "AMD"
+    assert cpu_vendor("GenuineIntel", "AMD EPYC") == "Intel"   # vendor_id wins
+    assert cpu_vendor("", "Intel(R) Xeon(R) Platinum 8480+") == "Intel"
+    assert cpu_vendor("", "Neoverse-N1") == ""
+    # calibrations written before the vendor was recorded
+    cal = ROOT / "targets" / "calibrations"
+    for name, vendor in (("ci-host-2core.json", "AMD"), ("ci-host-xeon-2core.json", "Intel")):
+        machine = json.loads((cal / name).read_text())["machine"]
+        assert "vendor" not in machine and host_info(machine).vendor == vendor
