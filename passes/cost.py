@@ -21,6 +21,12 @@ starts when it has been issued and kernel i-1 has finished:
 and the latency is device_n. Small kernels leave the GPU waiting for the host (latency =
 the host's issue time), large ones hide the host behind the GPU (latency = the kernels'
 sum); the figures are the calibration's when map-gpu had one (host time of an eager op).
+
+A device that runs the whole model as one compiled program (a TPU's XLA program step, the
+Edge TPU delegate's invoke; its `program_launch_s`) is started and waited for once per
+inference: program_launch_s + sync_s is added to the latency once, and each kernel pays
+only what it adds inside the program (launch_s, 0 where the program sequences its layers
+on chip).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from passes.fuse import FUSED_ATTR
 from passes.liveness import footprint
 from passes.map_target import DEVICE_ATTR, from_attribute, mapped_device, mapping_of, to_attribute
 from targets import roofline
-from targets.mapping_common import host_issue_s, launches_asynchronously
+from targets.mapping_common import host_issue_s, launches_asynchronously, program_overhead_s
 from targets.workload import Workload
 
 RUNTIMES = ("auto", "eager", "compiled")
@@ -149,9 +155,14 @@ class CostPass(ModulePass):
                     for c in costs])
             else:
                 latency += view_s
+        # A device that runs the model as one program is started once and waited for once.
+        program = program_overhead_s(device)
+        latency += program
         self.annotate_module(op, device, costs, latency, runtime)
         if host is not None:
             op.attributes["perf.host_issue_s"] = to_attribute(host)
+        if program:
+            op.attributes["perf.program_overhead_s"] = to_attribute(program)
 
     def annotate_module(self, op: ModuleOp, device, costs: list[KernelCost], latency: float, runtime: str):
         memory = footprint(op)

@@ -38,6 +38,9 @@ def text(report: dict, top: int) -> str:
         *([f"  host issue     {_time(r['host_issue_s'])}   (eager: dispatch + launch of every kernel, "
            f"overlapped with the device's work; the latency is the later of the two)"]
           if r.get("host_issue_s") is not None else []),
+        *([f"  program start  {_time(r['program_overhead_s'])}   (once per inference: the host starts the "
+           f"compiled program and collects its result)"]
+          if r.get("program_overhead_s") else []),
         f"  throughput     {r['throughput_per_s']:,.1f} samples/s",
         f"  energy         {_energy(r['energy_j'])} per batch, {_energy(r['energy_per_sample_j'])} per sample, "
         f"average power {r['average_power_w']:.1f} W",

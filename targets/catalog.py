@@ -71,7 +71,9 @@ Schema of a device file (file name == device name; ``host`` is built at run time
 
     [energy]       tdp_w, idle_w, [peak_power_w]
     [overheads]    launch_s, sync_s, [framework_dispatch_s, first_touch_bytes_per_s,
-                                      layout_reorder_bytes_per_s]
+                                      layout_reorder_bytes_per_s, program_launch_s]
+        # launch_s per kernel; program_launch_s (+ sync_s) once per inference where the
+        # device runs the whole model as one compiled program
     [power_modes.<name>]   description,
                            [tdp_w, idle_w, units, clock_hz, dram_bandwidth_bytes_per_s]
         # units/clock scale every unit's peak by (units/base units) * (clock/unit clock);

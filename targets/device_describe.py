@@ -110,6 +110,9 @@ def describe(device: Device) -> str:
               "overheads:",
               f"  launch {_fig(o.launch_s, lambda v: format_si(v, 's'))}",
               f"  sync {_fig(o.sync_s, lambda v: format_si(v, 's'))}",
+              *([f"  program launch (once per inference) "
+                 f"{_fig(o.program_launch_s, lambda v: format_si(v, 's'))}"]
+                if o.program_launch_s is not None else []),
               f"  framework dispatch {_fig(o.framework_dispatch_s, lambda v: format_si(v, 's'))}"]
     if o.first_touch_bytes_per_s is not None:
         lines.append(f"  first touch of fresh memory {_fig(o.first_touch_bytes_per_s, bw)}")

@@ -166,6 +166,10 @@ class Overheads:
     # "op_class:precision" (eager oneDNN convolutions on a Xeon: ~5 us in FP32, ~50 us in
     # BF16). Measured by perf-calibrate; no datasheet gives it, so device files leave it out.
     library_call_s: Mapping[str, Sourced] = dataclasses.field(default_factory=dict)
+    # Start of one compiled program, paid once per inference (with sync_s to collect the
+    # result), on a device that runs a whole model as one program (an XLA program step, the
+    # Edge TPU delegate's invoke); launch_s is then what each kernel inside it adds.
+    program_launch_s: Sourced | None = None
 
 
 @dataclass(frozen=True)

@@ -235,6 +235,16 @@ def launches_asynchronously(device: Device) -> bool:
     return device.device_class == "gpu"
 
 
+def program_overhead_s(device: Device) -> float:
+    """Fixed cost of one inference on a device that runs the model as one compiled program:
+    the host starts it and waits for its result (program_launch_s + sync_s); 0 elsewhere,
+    where every kernel pays its own launch."""
+    o = device.overheads
+    if o.program_launch_s is None:
+        return 0.0
+    return float(o.program_launch_s.value) + float(o.sync_s.value)
+
+
 def host_issue_s(device: Device, launch_s: float, eager: bool) -> float:
     """Host time to issue one kernel: the launch, plus the framework's dispatch in eager
     code (a compiled graph calls its kernels directly)."""

@@ -34,7 +34,9 @@ def test_physical_invariants(zoo_import, target):
     module = run(zoo_import("resnet18").module, target)
     device = load_device(DEVICES[target])
     latency = value(module, "perf.latency_s")
-    assert 0 < latency <= value(module, "perf.serial_latency_s") * (1 + 1e-9)
+    # never above the kernels one after the other (plus, once, starting a compiled program)
+    program = value(module, "perf.program_overhead_s") or 0.0
+    assert 0 < latency <= value(module, "perf.serial_latency_s") * (1 + 1e-9) + program
     # Energy is at least static power over the latency.
     assert value(module, "perf.energy_j") >= float(device.energy.idle_w.value) * latency
     # Peak memory holds at least the weights (11.69M parameters in resnet18).
@@ -172,3 +174,34 @@ def test_eager_gpu_latency_lies_between_the_longer_chain_and_their_sum(zoo_impor
     assert report["latency_s"] <= host + device
     # batch 1 waits on the host, batch 64 hides it behind the GPU's work
     assert (host > device) is (batch == 1)
+
+
+@pytest.mark.parametrize("device, precision, program_s, per_kernel_s", [
+    ("coral-edge-tpu", "int8", 50e-6 + 50e-6, 0.0),  # a USB round trip to start, one to collect
+    ("tpu-v4", "bf16", 10e-6 + 10e-6, 0.0),          # one XLA program step, one wait for it
+    ("tpu-edge-pro", "int8", None, 10e-6),           # a descriptor launch per compiled layer
+])
+def test_a_compiled_program_starts_once_per_inference(zoo_import, device, precision, program_s,
+                                                       per_kernel_s):
+    """Where the device runs the model as one program (program_launch_s), the latency is the
+    kernels plus program_launch_s + sync_s once; each kernel pays only its own launch_s."""
+    from passes import units as U
+    from passes.report_data import collect
+    from passes.report_render import text
+
+    costed = pipeline(zoo_import("mobilenet_v2").module,
+                      f"fuse,annotate-deps,assign-precision{{default={precision} policy=uniform}},"
+                      f"map-tpu{{device={device}}},cost")
+    assert all(k.attributes["overhead_s"].value.data == pytest.approx(per_kernel_s)
+               for k in U.units(costed))
+    serial = value(costed, "perf.serial_latency_s")
+    program = value(costed, "perf.program_overhead_s")
+    report = collect(costed)
+    if program_s is None:
+        assert program is None and report["program_overhead_s"] is None
+        assert "program start" not in text(report, top=3)
+    else:
+        assert program == pytest.approx(program_s) == report["program_overhead_s"]
+        # compiled stages may overlap: the kernels take at most their sum, at least none
+        assert program_s < report["latency_s"] <= serial + program_s + 1e-12
+        assert "program start" in text(report, top=3)
