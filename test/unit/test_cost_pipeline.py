@@ -176,6 +176,23 @@ def test_eager_gpu_latency_lies_between_the_longer_chain_and_their_sum(zoo_impor
     assert (host > device) is (batch == 1)
 
 
+
+@pytest.mark.parametrize("stages, names, remedy", [
+    ("map-gpu{device=h100-sxm5}", "us of launches", "CUDA graphs"),
+    ("map-cpu{device=xeon-8480plus}", "us of dispatch, layout reorders and first touch", "torch.compile"),
+])
+def test_the_overhead_suggestion_names_what_the_targets_overhead_is(zoo_import, stages, names, remedy):
+    """Eager MobileNetV2 at batch 1 is overhead-bound on both; a CPU's overhead is dispatch,
+    layout reorders and fresh pages, which CUDA graphs have nothing to do with."""
+    from passes.report_data import collect
+    from passes.suggestions import suggest
+
+    costed = pipeline(zoo_import("mobilenet_v2").module, f"{stages},cost")
+    found = {s["kind"]: s for s in suggest(costed, collect(costed))}
+    text = found["overhead"]["text"]
+    assert names in text and remedy in text
+    assert ("CUDA" in text) is (remedy == "CUDA graphs")
+
 @pytest.mark.parametrize("device, precision, program_s, per_kernel_s", [
     ("coral-edge-tpu", "int8", 50e-6 + 50e-6, 0.0),  # a USB round trip to start, one to collect
     ("tpu-v4", "bf16", 10e-6 + 10e-6, 0.0),          # one XLA program step, one wait for it
