@@ -51,6 +51,7 @@ class HostInfo:
     mem_total_bytes: int = 0
     package_power_w: float | None = None
     vendor: str = ""           # "Intel" | "AMD" | cpuinfo's vendor_id | "" when unknown
+    cpu_family: int = 0        # cpuinfo's "cpu family" (x86), 0 when unknown
 
 
 # --------------------------------------------------------------------------- probing
@@ -75,7 +76,12 @@ def probe() -> HostInfo:
         mem_total_bytes=_mem_total(),
         package_power_w=_package_power(),
         vendor=cpu_vendor(cpuinfo.get("vendor_id", ""), cpuinfo.get("model name", "")),
+        cpu_family=_int(cpuinfo.get("cpu family", "")),
     )
+
+
+def _int(text: str) -> int:
+    return int(text) if text.strip().isdigit() else 0
 
 
 # x86 vendor_id strings (CPUID leaf 0) of the vendors whose CPUs the catalog names.
@@ -203,6 +209,9 @@ SOURCES = {
                  "width; an FMA counts 2 FLOPs; VPDPBUSD (AVX-VNNI/AVX512_VNNI) and SDOT do 4 "
                  "INT8 MACs per 32-bit lane; VPMADDWD / SMLAL do 2 INT16 MACs per 32-bit lane; "
                  "VDPBF16PS does 2 BF16 MACs per 32-bit lane",
+    "zen4_opt": "AMD, 'Software Optimization Guide for the AMD Zen4 Microarchitecture' (pub. "
+                "57647), 2023: two 256-bit FMA pipes, AVX-512 ops executed as two 256-bit "
+                "halves, two 256-bit loads per cycle from L1D",
     "spr_amx": "Intel, 4th Gen Xeon Scalable AMX: 2048 INT8 or 1024 BF16 operations per cycle "
                "per core (TMUL)",
     "horowitz2014": "M. Horowitz, 'Computing's energy problem (and what we can do about it)', "
@@ -238,6 +247,20 @@ def isa_summary(f: frozenset[str] | set[str]) -> dict[str, bool]:
             "amx": {"amx_tile", "amx_bf16"} <= f, "neon": "asimd" in f, "sve": "sve" in f}
 
 
+# AMD Zen 4 (x86 family 25 with AVX-512) executes a 512-bit operation as two 256-bit halves on
+# its 256-bit FMA pipes and load ports (AMD, Software Optimization Guide for the AMD Zen4
+# Microarchitecture, pub. 57647), so its peak is a 256-bit datapath's. Earlier family-25 cores
+# (Zen 3) have no AVX-512, so the family alone decides.
+ZEN4_FAMILY = 25
+
+
+def _datapath_bits(info: HostInfo, isa_bits: int) -> tuple[int, str, str]:
+    """(bits the FMA pipes and loads process per cycle, source, note) for ISA width isa_bits."""
+    if info.vendor == "AMD" and info.cpu_family == ZEN4_FAMILY and isa_bits > 256:
+        return 256, "zen4_opt", "AVX-512 executed on 256-bit pipes (AMD family 25, Zen 4)"
+    return isa_bits, "os_cpuinfo", "from ISA flags"
+
+
 def _simd_bits(info: HostInfo) -> int:
     f = info.flags
     if "avx512f" in f:
@@ -250,7 +273,7 @@ def _simd_bits(info: HostInfo) -> int:
 def host_document(info: HostInfo) -> dict:
     """A device document (targets/devices schema) for the probed machine. Pure function."""
     f, cores, clock = info.flags, info.physical_cores, info.clock_hz
-    bits = _simd_bits(info)
+    bits, bits_source, bits_note = _datapath_bits(info, _simd_bits(info))
     fma = 2
     lanes32 = bits // 32
     clk = f"{clock:.6g}"
@@ -265,8 +288,9 @@ def host_document(info: HostInfo) -> dict:
     def peak(per_core_per_clock: float, what: str, kind: str = "derived") -> dict:
         formula = f"{cores} * {what} * {clk}"
         note = None if kind == "derived" else "integer multiply at one vector op per cycle"
-        return _fig(cores * per_core_per_clock * clock, ["isa_rules", "os_sysfs", "os_cpuinfo"],
-                    kind, formula, note)
+        sources = ["isa_rules", "os_sysfs", "os_cpuinfo"] + \
+            ([bits_source] if bits_source != "os_cpuinfo" else [])
+        return _fig(cores * per_core_per_clock * clock, sources, kind, formula, note)
 
     vnni = bool({"avx512_vnni", "avx_vnni", "asimddp"} & f)
     simd_peak = {
@@ -309,7 +333,7 @@ def host_document(info: HostInfo) -> dict:
                     "boost_clock_hz": clock_fig},
         "cpu": {"p_cores": _fig(cores, core_src),
                 "threads": _fig(info.logical_cpus, "os_affinity"),
-                "simd_width_bits": _fig(bits, "os_cpuinfo", note="from ISA flags"),
+                "simd_width_bits": _fig(bits, bits_source, note=bits_note),
                 "fma_units_per_core": _fig(fma, "perf_opt", "assumption",
                                            note="not reported by the OS; 2 FMA pipes per core "
                                                 "as on Intel since Haswell, AMD Zen and Arm "

@@ -85,6 +85,7 @@ def identity(info, threads: int) -> dict:
     f = info.flags
     return {
         "cpu_model": info.model_name, "arch": info.arch, "vendor": info.vendor,
+        "cpu_family": info.cpu_family,
         "physical_cores": info.physical_cores, "logical_cpus": info.logical_cpus,
         "threads_used": threads, "clock_hz_reported": info.clock_hz,
         "clock_source": info.clock_source,
@@ -117,7 +118,8 @@ def host_info(machine: dict):
         caches=tuple(CacheInfo(**c) for c in machine["caches"]),
         mem_total_bytes=machine["memory_bytes"],
         # files written before the vendor was recorded name it in the model name
-        vendor=machine.get("vendor") or cpu_vendor("", machine["cpu_model"]))
+        vendor=machine.get("vendor") or cpu_vendor("", machine["cpu_model"]),
+        cpu_family=machine.get("cpu_family", 0))
 
 
 def recorded_host(machine: dict):

@@ -203,3 +203,26 @@ def test_the_cpu_vendor_comes_from_cpuinfo_or_a_recorded_model_name():
     for name, vendor in (("ci-host-2core.json", "AMD"), ("ci-host-xeon-2core.json", "Intel")):
         machine = json.loads((cal / name).read_text())["machine"]
         assert "vendor" not in machine and host_info(machine).vendor == vendor
+
+
+def test_zen4_runs_avx512_on_a_256_bit_datapath():
+    """AMD family 25 with AVX-512 (Zen 4) executes 512-bit ops as two 256-bit halves (AMD's
+    Zen 4 optimization guide): its FP32 peak is 2 pipes x 8 lanes x 2, as the catalog's
+    Ryzen 7 7700X has it, and oneMKL's 256-bit kernels lose nothing there; family 26 (Zen 5)
+    keeps the full 512 bits."""
+    from targets.catalog import select_power_mode
+    from targets.host import HostInfo, build_host_device
+
+    def host(family: int):
+        return select_power_mode(build_host_device(HostInfo(
+            model_name="AMD Ryzen", arch="x86_64", flags=frozenset(AVX512), logical_cpus=2,
+            physical_cores=2, clock_hz=4.5e9, clock_source="cpufreq", vendor="AMD",
+            cpu_family=family)), None)
+
+    zen4, zen5 = host(25), host(26)
+    assert zen4.peak_flops("fp32", "simd") == pytest.approx(2 * 2 * 8 * 2 * 4.5e9)
+    assert zen5.peak_flops("fp32", "simd") == pytest.approx(2 * 2 * 16 * 2 * 4.5e9)
+    assert "zen4_opt" in zen4.cpu.simd_width_bits.source
+    gemm = gemm_workload(2048, 2048, 2048, "fp32")
+    assert run(gemm, zen4)[0].details["blas_code_path_fraction"] == 1.0
+    assert run(gemm, zen5)[0].details["blas_code_path_fraction"] == 0.5
