@@ -154,13 +154,15 @@ def test_more_batch_never_lowers_utilization(name):
         assert u == sorted(u), u
 
 
-def _host(vendor: str, flags: set[str]):
+def _host(vendor: str, flags: set[str], family: int = 0, clock_hz: float = 3e9):
+    """A 2-core `host` device probed from a made-up machine."""
     from targets.catalog import select_power_mode
     from targets.host import HostInfo, build_host_device
 
     return select_power_mode(build_host_device(HostInfo(
         model_name=f"{vendor} test CPU", arch="x86_64", flags=frozenset(flags), logical_cpus=2,
-        physical_cores=2, clock_hz=3e9, clock_source="cpuinfo", vendor=vendor)), None)
+        physical_cores=2, clock_hz=clock_hz, clock_source="cpuinfo", vendor=vendor,
+        cpu_family=family)), None)
 
 
 AVX512 = {"avx", "avx2", "fma", "avx512f", "avx512_bf16"}
@@ -210,16 +212,7 @@ def test_zen4_runs_avx512_on_a_256_bit_datapath():
     Zen 4 optimization guide): its FP32 peak is 2 pipes x 8 lanes x 2, as the catalog's
     Ryzen 7 7700X has it, and oneMKL's 256-bit kernels lose nothing there; family 26 (Zen 5)
     keeps the full 512 bits."""
-    from targets.catalog import select_power_mode
-    from targets.host import HostInfo, build_host_device
-
-    def host(family: int):
-        return select_power_mode(build_host_device(HostInfo(
-            model_name="AMD Ryzen", arch="x86_64", flags=frozenset(AVX512), logical_cpus=2,
-            physical_cores=2, clock_hz=4.5e9, clock_source="cpufreq", vendor="AMD",
-            cpu_family=family)), None)
-
-    zen4, zen5 = host(25), host(26)
+    zen4, zen5 = (_host("AMD", AVX512, family, clock_hz=4.5e9) for family in (25, 26))
     assert zen4.peak_flops("fp32", "simd") == pytest.approx(2 * 2 * 8 * 2 * 4.5e9)
     assert zen5.peak_flops("fp32", "simd") == pytest.approx(2 * 2 * 16 * 2 * 4.5e9)
     assert "zen4_opt" in zen4.cpu.simd_width_bits.source
