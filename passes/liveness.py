@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from xdsl.dialects.builtin import ModuleOp
@@ -20,8 +21,12 @@ from xdsl.ir import Operation, SSAValue
 from dialects import graph
 from passes import units as U
 from passes import work as W
-from targets import glibc_heap
+from targets import cpu_model, glibc_heap
 from targets.cpu_model import copies_result_to_nchw, copies_source
+from targets.workload import ConvGeometry
+
+# (convolution, precision) -> whether eager PyTorch runs it on its native path on the device
+NativeConv = Callable[[ConvGeometry, str], bool]
 
 
 @dataclass(frozen=True)
@@ -119,14 +124,16 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
     return MemoryFootprint(sum(plan.weights.values()), peak, workspace, peak_unit)
 
 
-def fresh_pages(plan: Schedule, pinned: bool = False,
-                plain_layout: bool = True) -> dict[Operation, int]:
+def fresh_pages(plan: Schedule, pinned: bool = False, plain_layout: bool = True,
+                native_conv: NativeConv | None = None) -> dict[Operation, int]:
     """Bytes each unit's outputs find on fresh pages when the module whose `schedule` is
     `plan` runs repeatedly on glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
     to the assigned precision) and inputs stay allocated across runs. `pinned`: glibc
     with its thresholds fixed by mallopt (targets/glibc_heap.fresh_bytes_per_step).
-    `plain_layout`: activations in PyTorch's default layout, as eager code passes them."""
-    steps = [allocator_calls(step, plain_layout) for step in plan.steps]
+    `plain_layout`: activations in PyTorch's default layout, as eager code passes them.
+    `native_conv(conv, precision)`: whether the device runs such a convolution on PyTorch's
+    native path (None: every convolution goes to oneDNN)."""
+    steps = [allocator_calls(step, plain_layout, native_conv) for step in plan.steps]
     weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
     fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()),
                                             pinned=pinned)
@@ -136,7 +143,8 @@ def fresh_pages(plan: Schedule, pinned: bool = False,
 INDEX_BYTES = 8   # int64
 
 
-def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Event]:
+def allocator_calls(step: Step, plain_layout: bool = True,
+                    native_conv: NativeConv | None = None) -> list[glibc_heap.Event]:
     """The unit's calls to the allocator, in the order eager PyTorch makes them: its
     outputs, then the frees of the tensors it was the last reader of, except where an op
     has temporaries of its own (blocks of 256 KiB and more traced by bench/malloc_trace.py
@@ -149,6 +157,9 @@ def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Ev
       too) and frees it. So the output is allocated after the source copy is freed, and can
       take its pages. An FP32 image source is read as is;
     - a convolution on channels-last activations (a compiled graph) copies only weights;
+    - an eager convolution on PyTorch's native path (targets/cpu_model.runs_on_onednn)
+      allocates the columns it unfolds its input into (unless it reads the input as is),
+      then its output, and frees the columns (ConvolutionMM2d.cpp, slow_conv2d_forward);
     - eager max pooling also computes int64 indices, output-sized, and drops them.
     """
     op, work = U.dominant(step.unit)
@@ -160,6 +171,13 @@ def allocator_calls(step: Step, plain_layout: bool = True) -> list[glibc_heap.Ev
         if not plain_layout:
             return outputs + [("alloc", weights, t.bytes_weights), ("free", weights)] + frees
         precision = U.unit_precision(step.unit)
+        geometry = W.conv_geometry(op)
+        if native_conv is not None and geometry is not None and native_conv(geometry, precision):
+            columns = object()
+            nbytes = cpu_model.unfold_bytes(U.workload(step.unit))
+            if not nbytes:
+                return outputs + frees
+            return [("alloc", columns, nbytes)] + outputs + [("free", columns)] + frees
         source, blocked, extra = object(), object(), object()
         calls = []
         if copies_source(precision, W.source_channels(op)):

@@ -12,6 +12,7 @@ from xdsl.ir import Operation
 from passes.liveness import Schedule, fresh_pages
 from passes.map_target import MapPass
 from targets import cpu_model
+from targets.catalog import Device
 
 
 ALLOCATORS = ("glibc", "pinned")
@@ -37,17 +38,23 @@ class MapCpuPass(MapPass):
             raise ValueError(f"unknown allocator '{self.allocator}'; valid allocators: "
                              f"{', '.join(ALLOCATORS)}")
 
-    def fresh_pages(self, plan: Schedule, plain_layout: bool) -> dict[Operation, int]:
+    def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, int]:
         # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
-        return fresh_pages(plan, pinned=self.allocator == "pinned", plain_layout=plain_layout)
+        def native(conv, precision: str) -> bool:
+            return not cpu_model.runs_on_onednn(conv, precision, device)
+        return fresh_pages(plan, pinned=self.allocator == "pinned", plain_layout=plain_layout,
+                           native_conv=native)
 
-    def run_bytes(self, workloads, plain_layout: bool) -> int:
-        """What the kernels read and write in one run, plus the copies oneDNN makes per call:
-        a convolution's blocked weights and its activations' layout copies (an AMX matmul's
-        packed weights depend on the device, not known here, and are left out)."""
+    def run_bytes(self, workloads, plain_layout: bool, device: Device) -> int:
+        """What the kernels read and write in one run, plus the copies a library makes per
+        call: a oneDNN convolution's blocked weights and its activations' layout copies, a
+        native one's columns (an AMX matmul's packed weights are left out)."""
         total = 0
         for w in workloads:
             w = dataclasses.replace(w, plain_layout=plain_layout)
-            total += (w.bytes_moved + cpu_model.activation_reorder_bytes(w)
-                      + cpu_model.weight_reorder_bytes(w, amx=False))
+            if cpu_model.runs_natively(w, device):
+                total += w.bytes_moved + cpu_model.unfold_bytes(w)
+            else:
+                total += (w.bytes_moved + cpu_model.activation_reorder_bytes(w)
+                          + cpu_model.weight_reorder_bytes(w, amx=False))
         return total

@@ -149,12 +149,13 @@ class MapPass(ModulePass):
         """The target's mapping model, `targets/<target>_model.py`."""
         return importlib.import_module(f"targets.{self.TARGET}_model")
 
-    def fresh_pages(self, plan: Schedule, plain_layout: bool) -> dict[Operation, int]:
-        """Bytes each unit's outputs fault in afresh per run; only a host allocator does.
-        `plain_layout`: the runtime passes activations in PyTorch's default layout (eager)."""
+    def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, int]:
+        """Bytes each unit's outputs fault in afresh per run on `device`; only a host
+        allocator does. `plain_layout`: the runtime passes activations in PyTorch's default
+        layout (eager)."""
         return {}
 
-    def run_bytes(self, workloads, plain_layout: bool) -> int:
+    def run_bytes(self, workloads, plain_layout: bool, device: Device) -> int:
         """Bytes the model's kernels move in one run (the caches' reuse distance of a
         weight); 0 where the target's model does not use it."""
         return 0
@@ -176,9 +177,9 @@ class MapPass(ModulePass):
         plan = schedule(op)
         model_weights = sum(plan.weights.values())  # they share the device's on-chip memory
         plain = FUSED_ATTR not in op.attributes  # eager: tensors in PyTorch's default layout
-        fresh = self.fresh_pages(plan, plain)
+        fresh = self.fresh_pages(plan, plain, device)
         run_bytes = self.run_bytes([U.workload(u) for u in U.units(op)
-                                    if not isinstance(u, KernelOp)], plain)
+                                    if not isinstance(u, KernelOp)], plain, device)
         for unit in list(U.units(op)):
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)

@@ -214,6 +214,7 @@ def workload(op: Operation) -> Workload:
         working_set_bytes=t.bytes_in + t.bytes_weights + t.bytes_out,
         in_place=in_place(op),
         source_channels=W.source_channels(anchor_op),
+        conv=W.conv_geometry(anchor_op),
     )
 
 

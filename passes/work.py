@@ -23,6 +23,7 @@ from dialects import graph
 from dialects.perf import REGION_UNIT_TYPES
 from passes.diagnostic import DiagnosticError
 from passes.precision import PRECISION_ATTR, PRECISION_BITS, element_bits, is_float, storage_bytes
+from targets.workload import ConvGeometry
 
 # Op classes, as the mapping passes see them.
 MATMUL, CONV, DEPTHWISE_CONV, ELEMENTWISE, REDUCTION, NORMALIZATION, ATTENTION, DATA_MOVEMENT, OTHER = (
@@ -107,6 +108,19 @@ def source_channels(op: Operation) -> int:
     """A convolution's input channels (what decides whether eager oneDNN copies its source);
     0 for any other op."""
     return shape(op.operands[0])[-3] if isinstance(op, graph.Conv2dOp) else 0
+
+
+def conv_geometry(op: Operation) -> ConvGeometry | None:
+    """A convolution's input shape, kernel, stride, padding, dilation and groups (what
+    decides which library eager PyTorch runs it in); None for any other op."""
+    if not isinstance(op, graph.Conv2dOp):
+        return None
+    (sh, sw), (ph, pw), (dh, dw) = (graph.ints(op.stride), graph.ints(op.padding),
+                                    graph.ints(op.dilation))
+    n, c, h, w = shape(op.input)
+    kh, kw = shape(op.weight)[-2:]
+    return ConvGeometry((n, c, h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw),
+                        graph.int_value(op.groups))
 
 
 def op_precision(op: Operation) -> str | None:

@@ -28,7 +28,9 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
     first_touch bytes_per_s (spread) of page-faulting fresh memory   [applied]
     layout_reorder bytes_per_s (spread) of NCHW <-> channels-last copies, cases [applied]
     library_call_s {op class: {precision: spread}}: a minimal call's time beyond dispatch
-                 (library_call_method says how)                        [applied]
+                 (library_call_method says how)                        [applied; an FP32
+                 "conv" of a file whose method does not say ONEDNN_PROBE_MARK timed
+                 PyTorch's native path and is left out: the model prices that path itself]
     op_classes  {op class: {precision: {"bands": [band...],
                                         "ops": {op kind: {"bands": [band...]}}}}}
         band = flops_min, flops_max, flops_center, efficiency (what map-cpu uses),
@@ -83,6 +85,12 @@ CLOCK_TOLERANCE = 0.02
 
 class CalibrationError(ValueError):
     """A calibration file is missing, unreadable or does not follow the schema."""
+
+
+# What perf-calibrate's library_call_method says since its convolution probe takes oneDNN's
+# path in FP32 too (compiler/calibrate/memory.LIBRARY_CALLS); before, a batch-1 1x1 probe ran
+# on PyTorch's native path, so an older file's FP32 "conv" figure (2-5 us) is not oneDNN's.
+ONEDNN_PROBE_MARK = "convolutions probed on oneDNN's path"
 
 
 # --------------------------------------------------------------------------- data
@@ -481,14 +489,16 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
     dispatch = launch = clock = None
     first_touch, reorder = (_rate(c, data, key) for key in ("first_touch", "layout_reorder"))
     calls = {}
+    native_probe = ONEDNN_PROBE_MARK not in str(data.get("library_call_method", ""))
     for cls, per_prec in c.obj(data.get("library_call_s") or {}, "library_call_s").items():
         if cls not in OP_CLASSES:
             c.fail(f"library_call_s.{cls}", f"unknown op class; valid: {', '.join(OP_CLASSES)}")
         for prec, value in c.obj(per_prec, f"library_call_s.{cls}").items():
             if prec not in PRECISIONS:
                 c.fail(f"library_call_s.{cls}.{prec}", "unknown precision")
-            calls[f"{cls}:{prec}"] = c.spread(value, f"library_call_s.{cls}.{prec}",
-                                              allow_zero=True).median
+            seconds = c.spread(value, f"library_call_s.{cls}.{prec}", allow_zero=True).median
+            if not (native_probe and cls == "conv" and prec == "fp32"):
+                calls[f"{cls}:{prec}"] = seconds
     kernels = _kernels(c, data.get("benchmarks") or [])
     if data.get("dispatch_overhead_s") is not None:
         dispatch = c.spread(data["dispatch_overhead_s"], "dispatch_overhead_s",

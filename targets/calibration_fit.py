@@ -21,7 +21,7 @@ from targets import roofline
 from targets.calibration import Spread, from_dict, op_kind, rates
 from targets.catalog import Device
 from targets.mapping_common import host_issue_s, launches_asynchronously
-from targets.workload import Gemm, Workload
+from targets.workload import ConvGeometry, Gemm, Workload
 
 # Fitted efficiencies are kept inside [MIN_EFFICIENCY, 1].
 MIN_EFFICIENCY = 1e-4
@@ -40,7 +40,26 @@ def workload_from_dict(d: Mapping[str, Any]) -> Workload:
     fields = {f.name for f in dataclasses.fields(Workload)}
     values = {k: v for k, v in d.items() if k in fields}
     values["gemms"] = tuple(Gemm(*g) for g in d.get("gemms", ()))
+    if values.get("conv") is not None:
+        values["conv"] = ConvGeometry.from_dict(values["conv"])
     return Workload(**values)
+
+
+def benchmark_padding(k: int, stride: int) -> int:
+    """The padding of perf-calibrate's convolution benchmarks: 'same' for a kernel wider than
+    1 that does not stride by its width (a patchify layer has none)."""
+    return k // 2 if k > 1 and stride < k else 0
+
+
+def conv_geometry_of_params(params: Mapping[str, Any]) -> dict:
+    """The geometry of a convolution benchmark from its parameters (compiler/calibrate/
+    suite.conv), for files measured before workloads recorded it."""
+    k, stride = int(params["k"]), int(params.get("stride", 1))
+    pad = benchmark_padding(k, stride)
+    hw = int(params["hw"])
+    return dataclasses.asdict(ConvGeometry(
+        (int(params.get("batch", 1)), int(params["cin"]), hw, hw), (k, k), (stride, stride),
+        (pad, pad), (1, 1), int(params.get("groups", 1))))
 
 
 @dataclass(frozen=True)
@@ -111,6 +130,8 @@ def fit(doc: dict, device: Device, origin: str = "<calibration>") -> dict:
         if "source_channels" not in b["workload"] and "cin" in b.get("params", {}):
             # files measured before workloads recorded it: the benchmark's own parameter
             b["workload"]["source_channels"] = int(b["params"]["cin"])
+        if b["workload"].get("conv") is None and "cin" in b.get("params", {}):
+            b["workload"]["conv"] = conv_geometry_of_params(b["params"])
         w = workload_from_dict(b["workload"])
         b["kind"] = op_kind(w.name)
         t = b["time_s"]

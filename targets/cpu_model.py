@@ -18,7 +18,7 @@ from targets.mapping_common import (
     achievable_fraction, bits, ceil_div, check_class, clamp_fraction, gemms_of, resolve_execution,
     serving_level, vector_precision, vector_unit, working_set,
 )
-from targets.workload import Mapping, Workload
+from targets.workload import ConvGeometry, Mapping, Workload
 
 DEFAULT_DEVICE = "host"
 
@@ -118,11 +118,13 @@ MKL_AMD_SIMD_BITS = 256
 
 
 def blas_code_path_fraction(workload: Workload, device: Device, computed_as: str,
-                            amx: bool) -> float:
+                            amx: bool, native_conv: bool = False) -> float:
     """Share of the SIMD peak the BLAS's code path can use for this op: 256 bits of a wider
-    datapath for an FP32 GEMM on an AMD CPU (oneMKL's Zen kernels), else all of it."""
+    datapath for an FP32 GEMM on an AMD CPU (oneMKL's Zen kernels; a convolution on
+    PyTorch's native path is one such sgemm), else all of it."""
     width = _i(device.cpu.simd_width_bits)
-    if (workload.op_class in BLAS_CLASSES and computed_as == "fp32" and not amx
+    blas = workload.op_class in BLAS_CLASSES or native_conv
+    if (blas and computed_as == "fp32" and not amx
             and device.vendor == "AMD" and width > MKL_AMD_SIMD_BITS):
         return MKL_AMD_SIMD_BITS / width
     return 1.0
@@ -168,6 +170,60 @@ PLAIN_SOURCE_MAX_CHANNELS = 8
 # results oneDNN reorders straight into NCHW). A 64 -> 256 1x1 layer at 56x56 spends 74 us in
 # the convolution, 61 us in oneDNN's result reorder and ~440 us in that copy.
 RESULT_COPY_PRECISIONS = ("bf16",)
+
+
+# Eager PyTorch picks a convolution's library on every call (aten/src/ATen/native/
+# Convolution.cpp, ConvParams::use_mkldnn): BF16 always goes to oneDNN on a CPU with its BF16
+# kernels (mkldnn_bf16_device_check: AVX512BW/VL/DQ on x86, BF16 on Arm), FP16 likewise
+# (AVX512-FP16 or AMX-FP16); FP32 only when (strided, dilated, batch >= 16, a kernel other
+# than 1x1, or more than one thread) and (grouped, a kernel wider than 3 in both dimensions,
+# batch > 1, or more than 20480 input elements: "for some case, native is faster"). Anything
+# else takes the native path (aten::thnn_conv2d: slow_conv2d unfolds the input into columns
+# unless the kernel is 1x1 at stride 1 without padding, then one BLAS sgemm), which makes no
+# blocked copies and pays no oneDNN call. Measured on the 2-core Zen 5 test VM (torch
+# 2.14.1, 2 threads, torch.profiler names the path): Conv2d(16, 16, 1) on 1x16x35x35 12.6 us
+# (thnn), on 1x16x36x36 51.1 us (mkldnn); on 2x16x1x1 5.7 us with one thread, 44 us with two.
+ONEDNN_MIN_INPUT_ELEMENTS = 20480
+ONEDNN_BF16_ISA = frozenset({"avx512f", "avx512bw", "bf16"})   # x86 AVX-512 (BW/VL/DQ), Arm BF16
+ONEDNN_FP16_ISA = frozenset({"avx512_fp16", "amx_fp16"})
+
+
+def runs_on_onednn(conv: ConvGeometry, precision: str, device: Device) -> bool:
+    """Whether eager PyTorch runs this convolution in oneDNN (else its native path)."""
+    isa = set(device.cpu.isa_extensions) | set(device.cpu.matrix_extensions)
+    if precision == "bf16":
+        return bool(isa & ONEDNN_BF16_ISA)
+    if precision == "fp16":
+        return bool(isa & ONEDNN_FP16_ISA)
+    if precision != "fp32":
+        return True
+    n = conv.input_shape[0]
+    kh, kw = conv.kernel
+    strided, dilated = conv.stride != (1, 1), conv.dilation != (1, 1)
+    threads = _i(device.compute.units)
+    return ((strided or dilated or n >= 16 or (kh, kw) != (1, 1) or threads > 1)
+            and (conv.groups > 1 or (kh > 3 and kw > 3) or n > 1
+                 or conv.input_elements > ONEDNN_MIN_INPUT_ELEMENTS))
+
+
+def runs_natively(workload: Workload, device: Device) -> bool:
+    """Whether the workload is an eager convolution on PyTorch's native path (no oneDNN
+    call, no blocked copies); a compiled graph's channels-last convolutions stay in oneDNN."""
+    return (workload.op_class in REORDERED_CLASSES and workload.plain_layout
+            and workload.conv is not None
+            and not runs_on_onednn(workload.conv, workload.precision, device))
+
+
+def unfold_bytes(workload: Workload) -> int:
+    """Bytes of the columns a native convolution unfolds its input into (N x C*kh*kw x
+    Hout*Wout elements at the input's width), 0 when it reads the input as is."""
+    conv = workload.conv
+    if conv is None or not conv.unfolds or not conv.input_elements:
+        return 0
+    n, c, _, _ = conv.input_shape
+    oh, ow = conv.output_hw
+    element_bytes = workload.bytes_in / conv.input_elements
+    return int(n * c * conv.kernel[0] * conv.kernel[1] * oh * ow * element_bytes)
 
 
 def copies_source(precision: str, source_channels: int) -> bool:
@@ -237,7 +293,9 @@ def map_workload(workload: Workload, device: Device,
     class_eff, source = achievable_fraction(calibration, workload.op_class, default)
     vec_class, _ = achievable_fraction(calibration, "elementwise", CPU_VECTOR_EFFICIENCY)
     padding = _amx_padding(workload, ex.computed_as) if amx and is_matrix else 1.0
-    code_path = blas_code_path_fraction(workload, device, ex.computed_as, amx) if is_matrix else 1.0
+    native = runs_natively(workload, device)
+    code_path = (blas_code_path_fraction(workload, device, ex.computed_as, amx, native)
+                 if is_matrix else 1.0)
     # The element-wise tail of a fused GEMM runs at the element-wise rate; a vector-only op
     # at its own class's rate.
     vector_eff = clamp_fraction((vec_class if is_matrix else class_eff) * vec_cores / cores)
@@ -256,7 +314,7 @@ def map_workload(workload: Workload, device: Device,
     order = [lvl.name for lvl in device.memory]
     farther = order.index(weight_level.name) > order.index(level.name)
     streamed = workload.bytes_weights if workload.model_weight_bytes and farther else 0
-    reorder_bytes = weight_reorder_bytes(workload, amx)
+    reorder_bytes = 0 if native else weight_reorder_bytes(workload, amx)
     reorder_s = 0.0
     if reorder_bytes:
         # The reorder reads the plain weights from where they live and writes the blocked
@@ -264,8 +322,10 @@ def map_workload(workload: Workload, device: Device,
         reorder_s = _copy_s(device, reorder_bytes, cores_used,
                             source=weight_level if farther else level)
         streamed = 0
-    activation_bytes = activation_reorder_bytes(workload)
+    activation_bytes = 0 if native else activation_reorder_bytes(workload)
     activation_s = activation_reorder_s(workload, device, cores_used) if activation_bytes else 0.0
+    columns = unfold_bytes(workload) if native else 0
+    unfold_s = _copy_s(device, columns, cores_used)
     isa = set(cpu.isa_extensions)
     width = _i(cpu.simd_width_bits)
     overhead = float(device.overheads.framework_dispatch_s.value) \
@@ -274,8 +334,9 @@ def map_workload(workload: Workload, device: Device,
         overhead += float(device.overheads.launch_s.value)
     first_touch_s = fresh_allocation_s(workload, device)
     call = device.overheads.library_call_s.get(f"{workload.op_class}:{workload.precision}")
-    library_s = float(call.value) if call is not None and _calls_library(workload) else 0.0
-    overhead += first_touch_s + reorder_s + activation_s + library_s
+    library_s = (float(call.value) if call is not None and _calls_library(workload)
+                 and not native else 0.0)
+    overhead += first_touch_s + reorder_s + activation_s + library_s + unfold_s
     details: dict[str, int | float | str | bool] = {
         "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
         "grain": GEMM_GRAIN_MACS if is_matrix else VECTOR_GRAIN_ELEMENTS,
@@ -294,6 +355,8 @@ def map_workload(workload: Workload, device: Device,
         "weight_reorder_s": reorder_s, "weight_reorder_bytes": reorder_bytes,
         "activation_reorder_s": activation_s, "activation_reorder_bytes": activation_bytes,
         "library_call_s": library_s,
+        "conv_library": ("native" if native else "onednn") if workload.conv else "",
+        "unfold_bytes": columns, "unfold_s": unfold_s,
     }
     return Mapping(
         target="cpu", device=device.name,

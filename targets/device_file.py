@@ -25,6 +25,7 @@ from targets.device_model import (
     MemoryLevel, Overheads, PowerMode, Sourced, TpuSpec,
 )
 from targets.precision import PRECISIONS
+from targets.workload import OP_CLASSES
 
 DEVICE_CLASSES = ("gpu", "tpu", "kpu", "cpu")
 FIGURE_KINDS = ("spec", "measured", "derived", "assumption")
@@ -176,13 +177,31 @@ def build_device(raw: Mapping[str, Any], origin: str = "<device>") -> Device:
         emulation=_emulation(raw.get("emulation", {}), units, ctx),
         memory=_memory(raw.get("memory"), ctx),
         energy=_section(EnergySpec, _table(raw, "energy", "", ctx), "energy", ctx),
-        overheads=_section(Overheads, _table(raw, "overheads", "", ctx), "overheads", ctx),
+        overheads=_overheads(_table(raw, "overheads", "", ctx), ctx),
         power_modes=modes,
         default_power_mode=default_mode,
         **{dclass: _section(spec_type, _table(raw, dclass, "", ctx), dclass, ctx)},
     )
     _check_memory_order(device.memory, ctx)
     return device
+
+
+def _overheads(raw: Mapping[str, Any], ctx: _Ctx) -> Overheads:
+    """The [overheads] table; its library_call_s is a table of "op_class:precision" figures."""
+    calls = raw.get("library_call_s", {})
+    if not isinstance(calls, dict):
+        raise ctx.fail("overheads.library_call_s", "a table is required")
+    parsed = {}
+    for key, fig in calls.items():
+        path = f"overheads.library_call_s.{key}"
+        cls, _, prec = key.partition(":")
+        if cls not in OP_CLASSES or prec not in PRECISIONS:
+            raise ctx.fail(path, f"keys are op_class:precision (op classes: {', '.join(OP_CLASSES)}; "
+                                 f"precisions: {', '.join(PRECISIONS)})")
+        parsed[key] = _figure(fig, path, ctx)
+    rest = {k: v for k, v in raw.items() if k != "library_call_s"}
+    return dataclasses.replace(_section(Overheads, rest, "overheads", ctx),
+                               library_call_s=MappingProxyType(parsed))
 
 
 def _reject_bare_numbers(node: Any, path: str, ctx: _Ctx) -> None:

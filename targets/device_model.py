@@ -163,8 +163,9 @@ class Overheads:
     # devices, measured by perf-calibrate; without it a reorder runs at the cache's copy rate.
     layout_reorder_bytes_per_s: Sourced | None = None
     # Fixed cost of one call into a kernel library beyond the framework's dispatch, by
-    # "op_class:precision" (eager oneDNN convolutions on a Xeon: ~5 us in FP32, ~50 us in
-    # BF16). Measured by perf-calibrate; no datasheet gives it, so device files leave it out.
+    # "op_class:precision" (eager oneDNN convolutions on the 2-core test VMs: 41-52 us in
+    # FP32 and BF16). Measured by perf-calibrate; no datasheet gives it: the probed host
+    # carries this project's measurements (targets/host.py), catalog devices leave it out.
     library_call_s: Mapping[str, Sourced] = dataclasses.field(default_factory=dict)
     # Start of one compiled program, paid once per inference (with sync_s to collect the
     # result), on a device that runs a whole model as one program (an XLA program step, the

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from targets import cpu_model
 from targets.catalog import Device, build_device
 
 SYSFS_CPU = Path("/sys/devices/system/cpu")
@@ -223,6 +224,10 @@ SOURCES = {
                          "Linux 6.6, Intel Core i7 11th gen at 3.2 GHz): one write to a fresh "
                          "anonymous 4 KiB page, rdtsc around it, 100 runs: median 3,241 cycles "
                          "(~1,013 ns), minimum 1,842, p95 12,880",
+    "xeon_calibration": "targets/calibrations/ci-host-xeon-2core.json: perf-calibrate on this "
+                        "project's 2-core Intel Xeon VM (AMX, AVX512-BF16), torch 2.14.1, "
+                        "2026-12-02: the minimal call of each class through an nn.Module "
+                        "(compiler/calibrate/memory.LIBRARY_CALLS), median, less dispatch",
     "perf_opt": "perf-opt modelling assumption or conservative default: the OS does not report "
                 "this; replace with a calibration measurement",
 }
@@ -356,9 +361,30 @@ def host_document(info: HostInfo) -> dict:
             # 1.8 GB/s on a 2-core EPYC VM, 2.9-3.4 on a 2-core Xeon VM).
             "first_touch_bytes_per_s": _fig(4096 / 1.013e-6, "pagefault_latency", "measured",
                                             formula="4096 / 1.013e-6",
-                                            note="a 4 KiB page per median minor fault")},
+                                            note="a 4 KiB page per median minor fault"),
+            "library_call_s": _library_calls(f)},
     }
     return doc
+
+
+def _library_calls(flags: set[str]) -> dict:
+    """What one eager call into oneDNN costs beyond dispatch, whatever its size: PyTorch
+    builds the primitive descriptor and wraps the tensors on every call (software, so the
+    same order on any x86 core: the Xeon VM's figures here; the Zen 5 VM measured 41-45 us
+    for a convolution in either precision, 45-52 for a depthwise one, 19-22 for a BF16
+    linear). BF16 calls only where oneDNN has BF16 kernels; elsewhere PyTorch does not call it."""
+    calls = {
+        # the Xeon file's FP32 convolution probe ran on PyTorch's native path (targets/
+        # calibration.ONEDNN_PROBE_MARK); a oneDNN call costs the same in FP32 as in BF16
+        # (Zen 5 VM: 41-45 us vs 42-50), so the BF16 figure stands for it
+        "conv:fp32": _fig(47.2e-6, "xeon_calibration", "measured", note="conv:bf16's figure"),
+        "depthwise_conv:fp32": _fig(51.6e-6, "xeon_calibration", "measured"),
+    }
+    if flags & cpu_model.ONEDNN_BF16_ISA:
+        calls |= {"conv:bf16": _fig(47.2e-6, "xeon_calibration", "measured"),
+                  "depthwise_conv:bf16": _fig(52.0e-6, "xeon_calibration", "measured"),
+                  "matmul:bf16": _fig(23.5e-6, "xeon_calibration", "measured")}
+    return calls
 
 
 _ISA_OF_INTEREST = frozenset({

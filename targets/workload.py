@@ -37,6 +37,41 @@ class Gemm:
 
 
 @dataclass(frozen=True)
+class ConvGeometry:
+    """What PyTorch reads of a convolution to pick the library that runs it (oneDNN or its
+    native im2col + BLAS path, targets/cpu_model.runs_on_onednn) and what the native path
+    unfolds: the input's N, C, H, W and the kernel, stride, padding, dilation, groups."""
+
+    input_shape: tuple[int, int, int, int]
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+
+    @property
+    def input_elements(self) -> int:
+        n, c, h, w = self.input_shape
+        return n * c * h * w
+
+    @property
+    def output_hw(self) -> tuple[int, int]:
+        _, _, h, w = self.input_shape
+        return tuple((size + 2 * pad - dil * (k - 1) - 1) // step + 1 for size, k, step, pad, dil
+                     in zip((h, w), self.kernel, self.stride, self.padding, self.dilation))
+
+    @property
+    def unfolds(self) -> bool:
+        """Whether the native path copies the input into columns (im2col): all but a 1x1
+        kernel at unit stride without padding (ConvolutionMM2d.cpp, requires_columns)."""
+        return (self.kernel != (1, 1) or self.stride != (1, 1) or self.padding != (0, 0))
+
+    @staticmethod
+    def from_dict(d: dict) -> "ConvGeometry":
+        return ConvGeometry(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in d.items()})
+
+
+@dataclass(frozen=True)
 class Workload:
     name: str
     op_class: str                 # the dominant op's class (one of OP_CLASSES)
@@ -60,6 +95,7 @@ class Workload:
     model_run_bytes: int = 0
     in_place: bool = False        # eager code writes the result over its input: no new buffer
     source_channels: int = 0      # a convolution's input channels (0: not a convolution)
+    conv: ConvGeometry | None = None  # the dominant op's geometry when it is a convolution
     # Activations in PyTorch's default contiguous layout (NCHW), as eager code passes them;
     # False for a compiled graph (torch.compile on CPU makes convolutions channels-last:
     # torch/_inductor/graph.py decide_layout_opt, "for cpu backend and mkldnn enabled").

@@ -147,12 +147,18 @@ def first_touch(timer: Timer, size: int = 64 * MIB) -> dict:
 # beyond PyTorch's dispatch whatever its size (oneDNN: primitive descriptor, scratchpad,
 # reorders of tiny tensors). The linear is the smallest that BF16 sends to oneDNN (PyTorch
 # uses oneDNN for a BF16 GEMM of more than 16^3 multiply-adds, mkldnn_gemm_min_size in
-# aten/src/ATen/native/mkldnn/Matmul.cpp). Xeon test VM: BF16 convolution ~50 us, FP32 ~5;
-# BF16 linear ~28 us. An FP32 linear goes to the BLAS (oneMKL sgemm), not oneDNN, and its
-# minimal call (~5 us beyond dispatch, bias and output included) is not a fixed cost that
-# larger calls repeat: it is not measured (charging it made the 3-layer MLP 35% slower).
+# aten/src/ATen/native/mkldnn/Matmul.cpp). The convolution is a strided 1x1 at batch 2: PyTorch
+# sends FP32 to oneDNN only when it is strided (or wider, or threaded) and batched (or grouped,
+# or large) (targets/cpu_model.runs_on_onednn); at batch 1 on a 1x1 input the probe took the
+# native path, which model convolutions mostly do not (files before 2026-12-03: FP32 "conv"
+# 2-5 us, where oneDNN costs 41-45 us on the Zen 5 VM). BF16 convolutions ~42-50 us, BF16
+# linear 19-28 us (Zen 5 and Xeon VMs). An FP32 linear goes to the BLAS (oneMKL sgemm), not
+# oneDNN, and its minimal call (~5 us beyond dispatch, bias and output included) is not a
+# fixed cost that larger calls repeat: it is not measured (charging it made the 3-layer MLP
+# 35% slower).
 LIBRARY_CALLS = {
-    "conv": ("Conv2d", dict(in_channels=16, out_channels=16, kernel_size=1), (1, 16, 1, 1)),
+    "conv": ("Conv2d", dict(in_channels=16, out_channels=16, kernel_size=1, stride=2),
+             (2, 16, 2, 2)),
     "depthwise_conv": ("Conv2d", dict(in_channels=16, out_channels=16, kernel_size=3,
                                       padding=1, groups=16), (1, 16, 4, 4)),
     "matmul": ("Linear", dict(in_features=128, out_features=128), (1, 128)),

@@ -93,7 +93,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     import torch
 
     from targets import host
-    from targets.calibration import SCHEMA, SCHEMA_VERSION
+    from targets.calibration import ONEDNN_PROBE_MARK, SCHEMA, SCHEMA_VERSION
     from targets.calibration_fit import fit
 
     settings = PRESET_SETTINGS[preset]
@@ -197,7 +197,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         "library_call_s": calls,
         "library_call_method": "median time of a minimal call of the class through an "
                                "nn.Module (compiler/calibrate/memory.LIBRARY_CALLS) less the "
-                               "module dispatch overhead",
+                               f"module dispatch overhead; {ONEDNN_PROBE_MARK}",
         "op_classes": {},
         "benchmarks": results,
     }

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from targets.calibration_fit import benchmark_padding
+
 # size presets: "full" (a few minutes on 2 cores), "quick" (about a minute), "tiny" (tests)
 PRESETS = ("full", "quick", "tiny")
 
@@ -95,7 +97,7 @@ def linear(m: int, k: int, n: int) -> Bench:
 
 def conv(cin: int, cout: int, hw: int, k: int, stride: int = 1, batch: int = 1,
          groups: int = 1) -> Bench:
-    pad = k // 2 if k > 1 and stride < k else 0
+    pad = benchmark_padding(k, stride)
     depthwise = groups > 1 and groups == cin == cout
 
     def build(dtype):

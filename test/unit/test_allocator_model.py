@@ -77,7 +77,7 @@ def test_eager_bf16_convolutions_allocate_one_more_result_buffer_except_depthwis
     from passes.liveness import allocator_calls, schedule
     from passes.units import dominant
 
-    def allocs_by_class(precision):
+    def allocs_by_class(precision, native_conv=None):
         module = imported("mobilenet_v2", 1).module.clone()
         for p in build_pipeline(f"annotate-deps,assign-precision{{default={precision}}}"):
             p.apply(make_context(), module)
@@ -85,7 +85,7 @@ def test_eager_bf16_convolutions_allocate_one_more_result_buffer_except_depthwis
         for step in schedule(module).steps:
             cls = dominant(step.unit)[1].op_class
             if cls in (W.CONV, W.DEPTHWISE_CONV):
-                calls = allocator_calls(step)
+                calls = allocator_calls(step, native_conv=native_conv)
                 out.setdefault(cls, set()).add(
                     sum(kind == "alloc" for kind, *_ in calls) - len(step.allocs))
         return out
@@ -95,3 +95,36 @@ def test_eager_bf16_convolutions_allocate_one_more_result_buffer_except_depthwis
     assert bf16[W.DEPTHWISE_CONV] == {3}
     assert fp32[W.DEPTHWISE_CONV] == {3}
     assert fp32[W.CONV] == {2, 3}          # the stem reads its 3-channel image as is
+
+
+def test_an_eager_convolution_on_pytorchs_native_path_allocates_no_copies():
+    """On a multi-core CPU, MobileNetV2's FP32 1x1 layers on maps of at most 20480 input
+    elements (96 x 14 x 14, 160 x 7 x 7, ...) take PyTorch's native path: a 1x1 at stride 1
+    reads its input as is, so it allocates only its output; the other convolutions still
+    copy for oneDNN (2 or 3 buffers), depthwise layers always."""
+    from compiler.context import make_context
+    from compiler.pipeline import build as build_pipeline
+    from conftest import imported
+    from passes import work as W
+    from passes.liveness import allocator_calls, schedule
+    from passes.units import dominant
+    from targets import cpu_model
+    from targets.catalog import load_device
+
+    i7 = load_device("i7-12700k")
+    module = imported("mobilenet_v2", 1).module.clone()
+    for p in build_pipeline("annotate-deps,assign-precision{default=fp32}"):
+        p.apply(make_context(), module)
+    extra = {}
+    for step in schedule(module).steps:
+        op, work = dominant(step.unit)
+        if work.op_class in (W.CONV, W.DEPTHWISE_CONV):
+            geometry = W.conv_geometry(op)
+            native = not cpu_model.runs_on_onednn(geometry, "fp32", i7)
+            calls = allocator_calls(step, native_conv=lambda c, prec: not cpu_model.runs_on_onednn(c, prec, i7))
+            extra.setdefault((work.op_class, native), set()).add(
+                sum(kind == "alloc" for kind, *_ in calls) - len(step.allocs))
+    assert extra[(W.CONV, True)] == {0}
+    assert extra[(W.CONV, False)] == {2, 3}
+    assert extra[(W.DEPTHWISE_CONV, False)] == {3}
+    assert (W.DEPTHWISE_CONV, True) not in extra

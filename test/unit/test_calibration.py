@@ -497,10 +497,13 @@ def test_a_measured_library_call_cost_is_charged_per_call_of_its_class_and_preci
     classes; the fit then attributes only the rest of a measured time to the kernel."""
     doc = document()
     doc["library_call_s"] = {"conv": {"bf16": spread(50e-6)}}
-    dev = from_dict(doc).apply(HOST)
+    # the probed host's own defaults (targets/host.py) left out: only the file's figures
+    bare = dataclasses.replace(HOST, overheads=dataclasses.replace(HOST.overheads,
+                                                                   library_call_s={}))
+    dev = from_dict(doc).apply(bare)
     assert float(dev.overheads.library_call_s["conv:bf16"].value) == 50e-6
     conv = dataclasses.replace(conv_workload(1, "bf16"), plain_layout=False)
-    with_call, without = cpu_model.map_workload(conv, dev), cpu_model.map_workload(conv, HOST)
+    with_call, without = cpu_model.map_workload(conv, dev), cpu_model.map_workload(conv, bare)
     assert with_call.details["library_call_s"] == 50e-6
     assert with_call.overhead_s - without.overhead_s == pytest.approx(50e-6)
     fp32 = dataclasses.replace(conv, precision="fp32")
@@ -509,10 +512,27 @@ def test_a_measured_library_call_cost_is_charged_per_call_of_its_class_and_preci
     assert cpu_model.map_workload(gemm, dev).details["library_call_s"] == 0.0
     # a matmul pays its class's cost only above 16^3 multiply-adds, where PyTorch calls oneDNN
     doc["library_call_s"]["matmul"] = {"bf16": spread(28e-6)}
-    dev = from_dict(doc).apply(HOST)
+    dev = from_dict(doc).apply(bare)
     assert cpu_model.map_workload(gemm, dev).details["library_call_s"] == 28e-6
     tiny = gemm_workload(1, 64, 64, "bf16")     # 4096 multiply-adds: PyTorch's own loop
     assert cpu_model.map_workload(tiny, dev).details["library_call_s"] == 0.0
+
+
+def test_an_fp32_convolution_call_timed_on_pytorchs_native_path_is_not_applied():
+    """Files before the strided batch-2 probe timed a batch-1 1x1 convolution, which PyTorch
+    runs natively in FP32 (2-5 us): that is not what a oneDNN call costs, so it is left out
+    (the device's own figure stays); BF16 went to oneDNN either way and is kept."""
+    from targets.calibration import ONEDNN_PROBE_MARK
+
+    doc = document()
+    doc["library_call_s"] = {"conv": {"fp32": spread(2.4e-6), "bf16": spread(42e-6)}}
+    doc["library_call_method"] = "median time of a minimal call of the class"
+    old = from_dict(doc)
+    assert dict(old.library_call_s) == {"conv:bf16": 42e-6}
+    assert float(old.apply(HOST).overheads.library_call_s["conv:fp32"].value) == \
+        float(HOST.overheads.library_call_s["conv:fp32"].value) == 47.2e-6
+    doc["library_call_method"] += f"; {ONEDNN_PROBE_MARK}"
+    assert dict(from_dict(doc).library_call_s) == {"conv:fp32": 2.4e-6, "conv:bf16": 42e-6}
 
 
 @pytest.mark.parametrize("workload", [

@@ -219,3 +219,53 @@ def test_zen4_runs_avx512_on_a_256_bit_datapath():
     gemm = gemm_workload(2048, 2048, 2048, "fp32")
     assert run(gemm, zen4)[0].details["blas_code_path_fraction"] == 1.0
     assert run(gemm, zen5)[0].details["blas_code_path_fraction"] == 0.5
+
+
+def _one_core(device):
+    return dataclasses.replace(device, compute=dataclasses.replace(
+        device.compute, units=dataclasses.replace(device.compute.units, value=1)))
+
+
+@pytest.mark.parametrize("shape, kernel, stride, groups, precision, device, onednn", [
+    # measured on the 2-core Zen 5 VM (torch.profiler: thnn_conv2d vs mkldnn_convolution)
+    ((1, 16, 35, 35), 1, 1, 1, "fp32", I7, False),      # 19600 input elements: native
+    ((1, 16, 36, 36), 1, 1, 1, "fp32", I7, True),       # 20736 > 20480: oneDNN
+    ((2, 16, 1, 1), 1, 1, 1, "fp32", I7, True),         # batched, and threaded
+    ((2, 16, 1, 1), 1, 1, 1, "fp32", "one core", False),  # a 1x1 on one thread: native
+    ((2, 16, 2, 2), 1, 2, 1, "fp32", "one core", True),   # perf-calibrate's probe: strided
+    ((1, 16, 4, 4), 3, 1, 16, "fp32", I7, True),        # grouped
+    ((1, 16, 4, 4), 5, 1, 1, "fp32", I7, True),         # a kernel wider than 3
+    ((1, 16, 4, 4), 3, 1, 1, "fp32", I7, False),
+    ((1, 16, 1, 1), 1, 1, 1, "bf16", XEON, True),       # BF16 on AVX-512: always oneDNN
+    ((1, 16, 1, 1), 1, 1, 1, "bf16", I7, False),        # no AVX-512: PyTorch's own kernels
+])
+def test_pytorch_picks_the_convolution_library_as_its_heuristic_says(
+        shape, kernel, stride, groups, precision, device, onednn):
+    from targets.workload import ConvGeometry
+    device = _one_core(I7) if device == "one core" else device
+    conv = ConvGeometry(shape, (kernel, kernel), (stride, stride), groups=groups)
+    assert cpu_model.runs_on_onednn(conv, precision, device) is onednn
+
+
+def test_a_native_convolution_pays_no_onednn_call_or_copies_but_unfolds_its_input():
+    """16 -> 16 3x3 at 16x16, FP32, batch 1 (4096 input elements): PyTorch's native path.
+    It pays no oneDNN call and makes no blocked copies; it unfolds the input into
+    16*9 x 16*16 columns (147,456 bytes). The same convolution at batch 2 goes to oneDNN and
+    pays the call (the i7 given a 47 us call cost) and the copies."""
+    calls = MappingProxyType({"conv:fp32": dataclasses.replace(
+        I7.overheads.framework_dispatch_s, value=47e-6)})
+    i7 = dataclasses.replace(I7, overheads=dataclasses.replace(I7.overheads, library_call_s=calls))
+    native = cpu_model.map_workload(conv_workload(1, "fp32", cin=16, cout=16, hw=16), i7)
+    assert native.details["conv_library"] == "native"
+    assert native.details["library_call_s"] == 0.0
+    assert native.details["weight_reorder_bytes"] == native.details["activation_reorder_bytes"] == 0
+    assert native.details["unfold_bytes"] == 16 * 9 * 16 * 16 * 4
+    assert native.details["unfold_s"] > 0
+    batched = cpu_model.map_workload(conv_workload(2, "fp32", cin=16, cout=16, hw=16), i7)
+    assert batched.details["conv_library"] == "onednn"
+    assert batched.details["library_call_s"] == 47e-6
+    assert batched.details["unfold_bytes"] == 0
+    assert batched.details["weight_reorder_bytes"] == 16 * 16 * 9 * 4
+    # a 1x1 convolution at stride 1 reads its input as is
+    pointwise = cpu_model.map_workload(conv_workload(1, "fp32", cin=16, cout=16, hw=16, kernel=1), i7)
+    assert pointwise.details["conv_library"] == "native" and pointwise.details["unfold_bytes"] == 0

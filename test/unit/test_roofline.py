@@ -15,7 +15,7 @@ import pytest
 from targets import cpu_model, gpu_model, kpu_model, roofline, tpu_model
 from targets.catalog import Device, list_devices, load_device
 from targets.precision import storage_bytes
-from targets.workload import Gemm, Workload
+from targets.workload import ConvGeometry, Gemm, Workload
 
 MODELS = {"gpu": gpu_model, "tpu": tpu_model, "kpu": kpu_model, "cpu": cpu_model}
 
@@ -47,7 +47,8 @@ def conv_workload(batch: int, precision: str, cin: int = 64, cout: int = 64, hw:
         bytes_weights=storage_bytes(cout * k, precision),
         bytes_out=storage_bytes(batch * cout * hw * hw, precision),
         output_elements=batch * cout * hw * hw, batch=batch, channels=cout, spatial=hw * hw,
-        gemms=(Gemm(m, cout, k),))
+        gemms=(Gemm(m, cout, k),), source_channels=cin,
+        conv=ConvGeometry((batch, cin, hw, hw), (kernel, kernel), padding=(kernel // 2,) * 2))
 
 
 def elementwise_workload(elements: int, precision: str, op_class: str = "elementwise",
@@ -265,10 +266,14 @@ def test_map_cpu_run_bytes_count_the_librarys_copies():
 
     conv, gemm = conv_workload(1, "fp32"), gemm_workload(64, 64, 64, "fp32")
     t, w = 64 * 56 * 56 * 4, 64 * 64 * 9 * 4
-    p = MapCpuPass()
-    assert p.run_bytes([conv], plain_layout=True) == (t + w + t) + w + 2 * t
-    assert p.run_bytes([conv], plain_layout=False) == (t + w + t) + w
-    assert p.run_bytes([gemm], plain_layout=True) == gemm.bytes_moved
+    p, i7 = MapCpuPass(), load_device("i7-12700k")
+    assert p.run_bytes([conv], plain_layout=True, device=i7) == (t + w + t) + w + 2 * t
+    assert p.run_bytes([conv], plain_layout=False, device=i7) == (t + w + t) + w
+    assert p.run_bytes([gemm], plain_layout=True, device=i7) == gemm.bytes_moved
+    # 16 -> 16 3x3 at 16x16 (4096 input elements) takes PyTorch's native path: no blocked
+    # copies, but the columns it unfolds the input into (16*9 x 16*16 elements)
+    small = conv_workload(1, "fp32", cin=16, cout=16, hw=16)
+    assert p.run_bytes([small], plain_layout=True, device=i7) == small.bytes_moved + 16 * 9 * 256 * 4
 
 
 def test_cpu_gemv_splits_across_cores_earlier_than_a_gemm():
