@@ -118,6 +118,8 @@ def describe(device: Device) -> str:
         lines.append(f"  first touch of fresh memory {_fig(o.first_touch_bytes_per_s, bw)}")
     if o.layout_reorder_bytes_per_s is not None:
         lines.append(f"  NCHW <-> blocked layout reorder {_fig(o.layout_reorder_bytes_per_s, bw)}")
+    for key, fig in o.library_call_s.items():
+        lines.append(f"  library call {key} {_fig(fig, lambda v: format_si(v, 's'))}")
     if d.power_modes:
         lines.append(f"power modes (default {d.default_power_mode}):")
         for mode in d.power_modes.values():
