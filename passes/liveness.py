@@ -156,10 +156,11 @@ def allocator_calls(step: Step, plain_layout: bool = True,
       that is not depthwise: through one more output-sized buffer, traced on mobilenet_v2
       too) and frees it. So the output is allocated after the source copy is freed, and can
       take its pages. An FP32 image source is read as is;
-    - a convolution on channels-last activations (a compiled graph) copies only weights;
-    - an eager convolution on PyTorch's native path (targets/cpu_model.runs_on_onednn)
-      allocates the columns it unfolds its input into (unless it reads the input as is),
-      then its output, and frees the columns (ConvolutionMM2d.cpp, slow_conv2d_forward);
+    - a oneDNN convolution on channels-last activations (a compiled graph) copies only
+      its weights;
+    - a convolution on PyTorch's native path (targets/cpu_model.runs_on_onednn), eager or
+      compiled, allocates the columns it unfolds its input into (unless it reads the input
+      as is), then its output, and frees the columns (ConvolutionMM2d.cpp, slow_conv2d_forward);
     - eager max pooling also computes int64 indices, output-sized, and drops them.
     """
     op, work = U.dominant(step.unit)
@@ -168,8 +169,6 @@ def allocator_calls(step: Step, plain_layout: bool = True,
     if work.op_class in (W.CONV, W.DEPTHWISE_CONV):
         t = U.traffic(step.unit)
         weights = object()
-        if not plain_layout:
-            return outputs + [("alloc", weights, t.bytes_weights), ("free", weights)] + frees
         precision = U.unit_precision(step.unit)
         geometry = W.conv_geometry(op)
         if native_conv is not None and geometry is not None and native_conv(geometry, precision):
@@ -178,6 +177,8 @@ def allocator_calls(step: Step, plain_layout: bool = True,
             if not nbytes:
                 return outputs + frees
             return [("alloc", columns, nbytes)] + outputs + [("free", columns)] + frees
+        if not plain_layout:
+            return outputs + [("alloc", weights, t.bytes_weights), ("free", weights)] + frees
         source, blocked, extra = object(), object(), object()
         calls = []
         if copies_source(precision, W.source_channels(op)):

@@ -207,23 +207,23 @@ def runs_on_onednn(conv: ConvGeometry, precision: str, device: Device) -> bool:
 
 
 def runs_natively(workload: Workload, device: Device) -> bool:
-    """Whether the workload is an eager convolution on PyTorch's native path (no oneDNN
-    call, no blocked copies); a compiled graph's channels-last convolutions stay in oneDNN."""
-    return (workload.op_class in REORDERED_CLASSES and workload.plain_layout
-            and workload.conv is not None
+    """Whether the workload is a convolution on PyTorch's native path (no oneDNN call, no
+    blocked copies). A compiled graph calls the same aten.convolution, which decides alike
+    (torch.compile'd mobilenet_v2 at batch 1, FP32, 2 threads, torch.profiler: 11 thnn_conv2d
+    and 41 mkldnn_convolution calls, the split this rule gives the eager graph)."""
+    return (workload.op_class in REORDERED_CLASSES and workload.conv is not None
             and not runs_on_onednn(workload.conv, workload.precision, device))
 
 
 def unfold_bytes(workload: Workload) -> int:
     """Bytes of the columns a native convolution unfolds its input into (N x C*kh*kw x
-    Hout*Wout elements at the input's width), 0 when it reads the input as is."""
+    Hout*Wout elements at the workload's precision), 0 when it reads the input as is."""
     conv = workload.conv
-    if conv is None or not conv.unfolds or not conv.input_elements:
+    if conv is None or not conv.unfolds:
         return 0
     n, c, _, _ = conv.input_shape
     oh, ow = conv.output_hw
-    element_bytes = workload.bytes_in / conv.input_elements
-    return int(n * c * conv.kernel[0] * conv.kernel[1] * oh * ow * element_bytes)
+    return n * c * conv.kernel[0] * conv.kernel[1] * oh * ow * bits(workload.precision) // 8
 
 
 def copies_source(precision: str, source_channels: int) -> bool:

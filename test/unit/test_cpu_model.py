@@ -269,3 +269,8 @@ def test_a_native_convolution_pays_no_onednn_call_or_copies_but_unfolds_its_inpu
     # a 1x1 convolution at stride 1 reads its input as is
     pointwise = cpu_model.map_workload(conv_workload(1, "fp32", cin=16, cout=16, hw=16, kernel=1), i7)
     assert pointwise.details["conv_library"] == "native" and pointwise.details["unfold_bytes"] == 0
+    # a compiled graph calls the same aten.convolution: native too, no weight copy
+    compiled = cpu_model.map_workload(dataclasses.replace(
+        conv_workload(1, "fp32", cin=16, cout=16, hw=16), plain_layout=False), i7)
+    assert compiled.details["conv_library"] == "native"
+    assert compiled.details["weight_reorder_bytes"] == 0 and compiled.details["library_call_s"] == 0.0
