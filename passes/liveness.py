@@ -173,7 +173,7 @@ def allocator_calls(step: Step, plain_layout: bool = True,
         geometry = W.conv_geometry(op)
         if native_conv is not None and geometry is not None and native_conv(geometry, precision):
             columns = object()
-            nbytes = cpu_model.unfold_bytes(U.workload(step.unit))
+            nbytes = cpu_model.unfold_bytes(geometry, precision)
             if not nbytes:
                 return outputs + frees
             return [("alloc", columns, nbytes)] + outputs + [("free", columns)] + frees

@@ -52,9 +52,5 @@ class MapCpuPass(MapPass):
         total = 0
         for w in workloads:
             w = dataclasses.replace(w, plain_layout=plain_layout)
-            if cpu_model.runs_natively(w, device):
-                total += w.bytes_moved + cpu_model.unfold_bytes(w)
-            else:
-                total += (w.bytes_moved + cpu_model.activation_reorder_bytes(w)
-                          + cpu_model.weight_reorder_bytes(w, amx=False))
+            total += w.bytes_moved + sum(cpu_model.per_call_copies(w, device, amx=False))
         return total

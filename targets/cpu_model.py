@@ -215,15 +215,22 @@ def runs_natively(workload: Workload, device: Device) -> bool:
             and not runs_on_onednn(workload.conv, workload.precision, device))
 
 
-def unfold_bytes(workload: Workload) -> int:
+def unfold_bytes(conv: ConvGeometry | None, precision: str) -> int:
     """Bytes of the columns a native convolution unfolds its input into (N x C*kh*kw x
-    Hout*Wout elements at the workload's precision), 0 when it reads the input as is."""
-    conv = workload.conv
+    Hout*Wout elements at `precision`), 0 when it reads the input as is."""
     if conv is None or not conv.unfolds:
         return 0
     n, c, _, _ = conv.input_shape
     oh, ow = conv.output_hw
-    return n * c * conv.kernel[0] * conv.kernel[1] * oh * ow * bits(workload.precision) // 8
+    return n * c * conv.kernel[0] * conv.kernel[1] * oh * ow * bits(precision) // 8
+
+
+def per_call_copies(workload: Workload, device: Device, amx: bool) -> tuple[int, int, int]:
+    """(weight reorder, activation reorder, unfolded columns) bytes the kernel's library
+    copies on every call: oneDNN's blocked copies, or the native path's columns."""
+    if runs_natively(workload, device):
+        return 0, 0, unfold_bytes(workload.conv, workload.precision)
+    return weight_reorder_bytes(workload, amx), activation_reorder_bytes(workload), 0
 
 
 def copies_source(precision: str, source_channels: int) -> bool:
@@ -314,7 +321,7 @@ def map_workload(workload: Workload, device: Device,
     order = [lvl.name for lvl in device.memory]
     farther = order.index(weight_level.name) > order.index(level.name)
     streamed = workload.bytes_weights if workload.model_weight_bytes and farther else 0
-    reorder_bytes = 0 if native else weight_reorder_bytes(workload, amx)
+    reorder_bytes, activation_bytes, columns = per_call_copies(workload, device, amx)
     reorder_s = 0.0
     if reorder_bytes:
         # The reorder reads the plain weights from where they live and writes the blocked
@@ -322,9 +329,7 @@ def map_workload(workload: Workload, device: Device,
         reorder_s = _copy_s(device, reorder_bytes, cores_used,
                             source=weight_level if farther else level)
         streamed = 0
-    activation_bytes = 0 if native else activation_reorder_bytes(workload)
     activation_s = activation_reorder_s(workload, device, cores_used) if activation_bytes else 0.0
-    columns = unfold_bytes(workload) if native else 0
     unfold_s = _copy_s(device, columns, cores_used)
     isa = set(cpu.isa_extensions)
     width = _i(cpu.simd_width_bits)
