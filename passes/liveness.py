@@ -157,7 +157,8 @@ def allocator_calls(step: Step, plain_layout: bool = True,
       too) and frees it. So the output is allocated after the source copy is freed, and can
       take its pages. An FP32 image source is read as is;
     - a oneDNN convolution on channels-last activations (a compiled graph) copies only
-      its weights;
+      its weights, from the channels-last copy the graph makes of them first (unless their
+      order is the same: depthwise and 1x1 kernels);
     - a convolution on PyTorch's native path (targets/cpu_model.runs_on_onednn), eager or
       compiled, allocates the columns it unfolds its input into (unless it reads the input
       as is), then its output, and frees the columns (ConvolutionMM2d.cpp, slow_conv2d_forward);
@@ -171,14 +172,23 @@ def allocator_calls(step: Step, plain_layout: bool = True,
         weights = object()
         precision = U.unit_precision(step.unit)
         geometry = W.conv_geometry(op)
+        # A compiled graph first copies the weights into a channels-last buffer of its own
+        # and frees it after the call (cpu_model.copies_weights_channels_last).
+        before, after = [], []
+        if cpu_model.copies_weights_channels_last(geometry, plain_layout):
+            copy = object()
+            before = [("alloc", copy, W.value_bytes(op.operands[1], precision))]
+            after = [("free", copy)]
         if native_conv is not None and geometry is not None and native_conv(geometry, precision):
             columns = object()
             nbytes = cpu_model.unfold_bytes(geometry, precision)
             if not nbytes:
-                return outputs + frees
-            return [("alloc", columns, nbytes)] + outputs + [("free", columns)] + frees
+                return before + outputs + after + frees
+            return (before + [("alloc", columns, nbytes)] + outputs + [("free", columns)]
+                    + after + frees)
         if not plain_layout:
-            return outputs + [("alloc", weights, t.bytes_weights), ("free", weights)] + frees
+            return (before + outputs + [("alloc", weights, t.bytes_weights), ("free", weights)]
+                    + after + frees)
         source, blocked, extra = object(), object(), object()
         calls = []
         if copies_source(precision, W.source_channels(op)):

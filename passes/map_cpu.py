@@ -47,8 +47,9 @@ class MapCpuPass(MapPass):
 
     def run_bytes(self, workloads, plain_layout: bool, device: Device) -> int:
         """What the kernels read and write in one run, plus the copies a library makes per
-        call: a oneDNN convolution's blocked weights and its activations' layout copies, a
-        native one's columns (an AMX matmul's packed weights are left out)."""
+        call: a compiled graph's channels-last weights, a oneDNN convolution's blocked
+        weights and its activations' layout copies, a native one's columns (an AMX matmul's
+        packed weights are left out)."""
         total = 0
         for w in workloads:
             w = dataclasses.replace(w, plain_layout=plain_layout)

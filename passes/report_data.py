@@ -37,18 +37,29 @@ def reason(entry: dict) -> str:
     reorder = _reorder_s(entry)
     if entry["bottleneck"] != "overhead" and reorder >= 0.1 * entry["latency_s"] > 0:
         text += f"; plus {reorder * 1e6:.1f} us {_reordering(entry)}"
+    epilogue = entry.get("epilogue_s") or 0.0
+    if epilogue >= 0.1 * entry["latency_s"] > 0:
+        text += (f"; plus {epilogue * 1e6:.1f} us reading the library's "
+                 f"{_decimal_bytes(entry['epilogue_bytes'])} result back for the ops after it")
     return text
 
 
 def _reorder_s(entry: dict) -> float:
-    return (entry.get("weight_reorder_s") or 0.0) + (entry.get("activation_reorder_s") or 0.0)
+    return sum(entry.get(key) or 0.0 for key in
+               ("weight_layout_copy_s", "weight_reorder_s", "activation_reorder_s"))
 
 
 def _reordering(entry: dict) -> str:
+    parts = []
+    if entry.get("weight_layout_copy_bytes"):
+        parts.append(f"copying {_decimal_bytes(entry['weight_layout_copy_bytes'])} of weights "
+                     "into channels-last order")
     moved = [f"{_decimal_bytes(entry[key])} of {what}" for key, what in
              (("weight_reorder_bytes", "weights"), ("activation_reorder_bytes", "activations"))
              if entry.get(key)]
-    return f"reordering {' and '.join(moved)} to and from the library's blocked layout"
+    if moved:
+        parts.append(f"reordering {' and '.join(moved)} to and from the library's blocked layout")
+    return " and ".join(parts)
 
 
 def _decimal_bytes(nbytes: int) -> str:
@@ -66,7 +77,14 @@ def _bound_reason(entry: dict) -> str:
         if reorder > entry["overhead_s"] / 2:
             return (f"{_reordering(entry)} ({reorder * 1e6:.1f} us, every call) exceeds its "
                     f"{work * 1e6:.2f} us of work")
-        return f"launch/dispatch overhead {entry['overhead_s'] * 1e6:.1f} us exceeds its {work * 1e6:.2f} us of work"
+        parts = [f"{label} {seconds * 1e6:.1f} us" for label, seconds in
+                 (("first touch", touch), ("layout copies", reorder),
+                  ("reading results back", entry.get("epilogue_s") or 0.0)) if seconds]
+        if parts:  # none of them half of it: say what it is made of
+            return (f"per-call overhead {entry['overhead_s'] * 1e6:.1f} us ({', '.join(parts)}) "
+                    f"exceeds its {work * 1e6:.2f} us of work")
+        return (f"launch/dispatch overhead {entry['overhead_s'] * 1e6:.1f} us exceeds its "
+                f"{work * 1e6:.2f} us of work")
     if entry["bottleneck"] == "memory":
         intensity = entry["flops"] / entry["bytes"] if entry["bytes"] else 0.0
         ridge = entry["peak_flops_per_s"] / entry["bandwidth_bytes_per_s"] if entry["bandwidth_bytes_per_s"] else 0.0
@@ -99,10 +117,13 @@ def kernel_entry(k: KernelOp) -> dict:
         "bandwidth_bytes_per_s": _attr(k, "bandwidth_bytes_per_s", 0.0),
         "tensor_cores": _attr(k, "tensor_cores"),
         "first_touch_s": _attr(k, "first_touch_s", 0.0), "fresh_bytes": _attr(k, "fresh_bytes", 0),
+        "weight_layout_copy_s": _attr(k, "weight_layout_copy_s", 0.0),
+        "weight_layout_copy_bytes": _attr(k, "weight_layout_copy_bytes", 0),
         "weight_reorder_s": _attr(k, "weight_reorder_s", 0.0),
         "weight_reorder_bytes": _attr(k, "weight_reorder_bytes", 0),
         "activation_reorder_s": _attr(k, "activation_reorder_s", 0.0),
         "activation_reorder_bytes": _attr(k, "activation_reorder_bytes", 0),
+        "epilogue_s": _attr(k, "epilogue_s", 0.0), "epilogue_bytes": _attr(k, "epilogue_bytes", 0),
         "calibration_kernel": _attr(k, CALIBRATION_KERNEL_ATTR),
     }
     entry["reason"] = reason(entry)

@@ -295,8 +295,10 @@ class Calibration:
         its FLOPs, from the bands of its op kind when that kind was measured (a max-pool is
         not a softmax, though both are reductions), else from the class's bands. Between
         bands the efficiency is interpolated linearly in log10(FLOPs); outside them the
-        nearest band's is used. Empty when the class was not calibrated at this precision
-        (the model's default applies).
+        nearest band's is used. Empty when the class was not calibrated at this precision,
+        or when the workload is a compiled graph's channels-last kernel of a kind whose
+        benchmarks measure an NCHW-only algorithm (NCHW_ONLY_KINDS): the model's default
+        applies.
 
         Only the own class: the element-wise tail of a matrix kernel (bias, the softmax
         inside attention) works on data in registers and cache, which standalone
@@ -305,7 +307,10 @@ class Calibration:
         exact = self.kernel_for(workload)
         if exact is not None:
             return {workload.op_class: exact[0]}
-        bands = self.bands_for(workload.op_class, workload.precision, op_kind(workload.name))
+        kind = op_kind(workload.name)
+        if not workload.plain_layout and kind in NCHW_ONLY_KINDS:
+            return {}
+        bands = self.bands_for(workload.op_class, workload.precision, kind)
         return {workload.op_class: interpolate(bands, workload.flops)} if bands else {}
 
     def kernel_for(self, workload: Workload) -> tuple[float, str] | None:
@@ -324,6 +329,16 @@ class Calibration:
         if kind and kind in by_kind:
             return by_kind[kind]
         return self.bands.get(op_class, {}).get(precision, ())
+
+
+# Kinds whose benchmarks measure an algorithm particular to PyTorch's NCHW layout, which a
+# compiled graph does not run: ATen's NCHW max pooling walks each channel's plane with
+# scalar code and writes int64 indices (the 3x3/2 pool of resnet18 at batch 1: 2.87 ms on
+# the Zen 5 test VM, 0.14 ms eager on channels-last tensors), where Inductor generates one
+# vectorized loop over channels-last data and fuses it with the batch norm and ReLU before
+# it (0.09 ms, torch.profiler with cpp.enable_kernel_profile). Their bands and those of
+# their class do not apply to such a kernel; the model's default does.
+NCHW_ONLY_KINDS = ("max_pool2d", "avg_pool2d")
 
 
 def kernel_key(op_class: str, precision: str, plain_layout: bool, gemms: Iterable[Iterable[int]],

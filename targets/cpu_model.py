@@ -16,7 +16,7 @@ from typing import Mapping as TypingMapping
 from targets.catalog import Device
 from targets.mapping_common import (
     achievable_fraction, bits, ceil_div, check_class, clamp_fraction, gemms_of, resolve_execution,
-    serving_level, vector_precision, vector_unit, working_set,
+    serving_level, vector_peak, vector_precision, vector_unit, working_set,
 )
 from targets.workload import ConvGeometry, Mapping, Workload
 
@@ -225,12 +225,63 @@ def unfold_bytes(conv: ConvGeometry | None, precision: str) -> int:
     return n * c * conv.kernel[0] * conv.kernel[1] * oh * ow * bits(precision) // 8
 
 
-def per_call_copies(workload: Workload, device: Device, amx: bool) -> tuple[int, int, int]:
-    """(weight reorder, activation reorder, unfolded columns) bytes the kernel's library
-    copies on every call: oneDNN's blocked copies, or the native path's columns."""
+# A compiled graph on a CPU (torch.compile, Inductor without freezing) makes every convolution
+# channels-last (targets/workload.Workload.plain_layout), weights included, but the weights
+# are the graph's inputs, kept in PyTorch's OIHW layout: so on every call a generated kernel
+# copies each convolution's weights into an OHWI buffer it has just allocated, before oneDNN
+# reorders that copy into its own blocked layout. OIHW and OHWI hold the same order when
+# a group has one input channel (depthwise) or the kernel is 1x1; those weights are passed as
+# they are. Seen in the code Inductor writes for resnet18 (torch 2.14.1; the
+# `cpp_fused_..._convolution` kernels and their empty_strided_cpu OHWI buffers) and measured
+# with torch.profiler (torch._inductor.config.cpp.enable_kernel_profile) on the 2-core Zen 5
+# test VM: resnet18 at batch 1 spends 5.3 ms per call in those copies (44.7 MB of 3x3 and 7x7
+# weights, 8.4 GB/s) beside 13.2 ms in its convolutions.
+def copies_weights_channels_last(conv: ConvGeometry | None, plain_layout: bool) -> bool:
+    """Whether a compiled graph copies this convolution's weights into channels-last order
+    on every call (a layout that differs from OIHW: more than one input channel per group
+    and a kernel larger than 1x1)."""
+    if plain_layout or conv is None:
+        return False
+    channels_per_group = conv.input_shape[1] // conv.groups
+    return channels_per_group > 1 and conv.kernel != (1, 1)
+
+
+def channels_last_weight_bytes(workload: Workload) -> int:
+    """Bytes of the convolution weights a compiled graph copies into channels-last order on
+    every call (the unit's matrix products' K x N x groups elements); 0 when it does not."""
+    if (workload.op_class not in REORDERED_CLASSES
+            or not copies_weights_channels_last(workload.conv, workload.plain_layout)):
+        return 0
+    return sum(g.batch * g.n * g.k for g in gemms_of(workload)) * bits(workload.precision) // 8
+
+
+# Nor can Inductor on a CPU fuse the element-wise ops after a convolution or matmul into the
+# library call (without freezing it has no oneDNN post-ops to give them): the library writes
+# its result to memory and one generated loop reads it back, applies the batch norm,
+# activation and residual add, and writes the unit's output (in the code it writes for
+# resnet18: extern_kernels.convolution, then cpp_fused__native_batch_norm_legit_no_training_
+# add_relu in place). That pass is memory-bound where its arithmetic is light.
+LIBRARY_CLASSES = REORDERED_CLASSES + ("matmul",)
+
+
+def library_result_bytes(workload: Workload) -> int:
+    """Bytes of a compiled graph's library result that a generated loop reads back to finish
+    the unit (its matrix products' M x N x groups elements); 0 for an eager op, a unit
+    without element-wise ops after the product, or one that is not a library call."""
+    if (workload.plain_layout or workload.ops <= 1 or not workload.matrix_flops
+            or workload.op_class not in LIBRARY_CLASSES):
+        return 0
+    return sum(g.batch * g.m * g.n for g in gemms_of(workload)) * bits(workload.precision) // 8
+
+
+def per_call_copies(workload: Workload, device: Device, amx: bool) -> tuple[int, int, int, int]:
+    """(channels-last weights, weight reorder, activation reorder, unfolded columns) bytes
+    copied on every call: a compiled graph's channels-last weights (whichever library runs
+    the convolution), then oneDNN's blocked copies or the native path's columns."""
+    layout = channels_last_weight_bytes(workload)
     if runs_natively(workload, device):
-        return 0, 0, unfold_bytes(workload.conv, workload.precision)
-    return weight_reorder_bytes(workload, amx), activation_reorder_bytes(workload), 0
+        return layout, 0, 0, unfold_bytes(workload.conv, workload.precision)
+    return layout, weight_reorder_bytes(workload, amx), activation_reorder_bytes(workload), 0
 
 
 def copies_source(precision: str, source_channels: int) -> bool:
@@ -321,7 +372,11 @@ def map_workload(workload: Workload, device: Device,
     order = [lvl.name for lvl in device.memory]
     farther = order.index(weight_level.name) > order.index(level.name)
     streamed = workload.bytes_weights if workload.model_weight_bytes and farther else 0
-    reorder_bytes, activation_bytes, columns = per_call_copies(workload, device, amx)
+    layout_bytes, reorder_bytes, activation_bytes, columns = per_call_copies(workload, device, amx)
+    # The compiled graph's channels-last copy of the weights: read from where they live,
+    # written to a new buffer (its fresh pages are the allocator simulation's), transposed.
+    layout_s = transposing_copy_s(device, layout_bytes, cores_used,
+                                  source=weight_level if farther else level)
     reorder_s = 0.0
     if reorder_bytes:
         # The reorder reads the plain weights from where they live and writes the blocked
@@ -331,6 +386,15 @@ def map_workload(workload: Workload, device: Device,
         streamed = 0
     activation_s = activation_reorder_s(workload, device, cores_used) if activation_bytes else 0.0
     unfold_s = _copy_s(device, columns, cores_used)
+    # The compiled graph's loop after the library call reads its result and writes the
+    # output; its arithmetic is already in the vector time, so it adds what the pass over
+    # memory takes beyond that.
+    epilogue_bytes = library_result_bytes(workload)
+    epilogue_s = 0.0
+    if epilogue_bytes:
+        tail_compute_s = workload.vector_flops / (
+            vector_peak(device, simd.name, ex.computed_as)[1] * vector_eff)
+        epilogue_s = max(0.0, _copy_s(device, epilogue_bytes, vec_cores) - tail_compute_s)
     isa = set(cpu.isa_extensions)
     width = _i(cpu.simd_width_bits)
     overhead = float(device.overheads.framework_dispatch_s.value) \
@@ -341,7 +405,8 @@ def map_workload(workload: Workload, device: Device,
     call = device.overheads.library_call_s.get(f"{workload.op_class}:{workload.precision}")
     library_s = (float(call.value) if call is not None and _calls_library(workload)
                  and not native else 0.0)
-    overhead += first_touch_s + reorder_s + activation_s + library_s + unfold_s
+    overhead += (first_touch_s + layout_s + reorder_s + activation_s + library_s + unfold_s
+                 + epilogue_s)
     details: dict[str, int | float | str | bool] = {
         "cores_total": cores, "cores_used": cores_used, "parallel_chunks": chunks,
         "grain": GEMM_GRAIN_MACS if is_matrix else VECTOR_GRAIN_ELEMENTS,
@@ -357,11 +422,13 @@ def map_workload(workload: Workload, device: Device,
         "class_efficiency_source": source, "vector_precision": vec_prec,
         "first_touch_s": first_touch_s,
         "fresh_bytes": fresh_bytes(workload) if first_touch_s else 0,
+        "weight_layout_copy_s": layout_s, "weight_layout_copy_bytes": layout_bytes,
         "weight_reorder_s": reorder_s, "weight_reorder_bytes": reorder_bytes,
         "activation_reorder_s": activation_s, "activation_reorder_bytes": activation_bytes,
         "library_call_s": library_s,
         "conv_library": ("native" if native else "onednn") if workload.conv else "",
         "unfold_bytes": columns, "unfold_s": unfold_s,
+        "epilogue_bytes": epilogue_bytes, "epilogue_s": epilogue_s,
     }
     return Mapping(
         target="cpu", device=device.name,
@@ -424,15 +491,19 @@ def activation_reorder_bytes(workload: Workload) -> int:
 
 
 def activation_reorder_s(workload: Workload, device: Device, cores: int) -> float:
-    """Time of a convolution's activation passes: at the device's measured layout reorder
-    rate (a transposing copy), else as plain copies through the caches (a lower bound: the
-    transposition runs 3-10x below a plain copy on the 2-core Xeon test machine,
+    """Time of a convolution's activation passes between layouts."""
+    return sum(transposing_copy_s(device, nbytes, cores) for nbytes in _reordered_activations(workload))
+
+
+def transposing_copy_s(device: Device, nbytes: int, cores: int, source=None) -> float:
+    """Time to copy `nbytes` between NCHW-like and channels-last or blocked orders: at the
+    device's measured layout reorder rate, else as a plain copy through the caches (a lower
+    bound: the transposition runs 3-10x below a plain copy on the 2-core Xeon test machine,
     compiler/calibrate/memory.layout_reorder)."""
     rate = device.overheads.layout_reorder_bytes_per_s
-    passes = _reordered_activations(workload)
     if rate is not None:
-        return sum(passes) / float(rate.value)
-    return sum(_copy_s(device, nbytes, cores) for nbytes in passes)
+        return nbytes / float(rate.value)
+    return _copy_s(device, nbytes, cores, source)
 
 
 def _copy_s(device: Device, nbytes: int, cores: int, source=None) -> float:

@@ -65,29 +65,40 @@ def test_an_unknown_allocator_lists_the_valid_ones():
         build("map-cpu{allocator=jemalloc}")
 
 
+def mobilenet_conv_steps(precision: str) -> list:
+    """(dominant op, its work, schedule step) of each convolution of MobileNetV2 at batch 1
+    with every op assigned `precision`."""
+    from compiler.context import make_context
+    from compiler.pipeline import build as build_pipeline
+    from conftest import imported
+    from passes import work as W
+    from passes.liveness import schedule
+    from passes.units import dominant
+
+    module = imported("mobilenet_v2", 1).module.clone()
+    for p in build_pipeline(f"annotate-deps,assign-precision{{default={precision}}}"):
+        p.apply(make_context(), module)
+    return [(*dominant(step.unit), step) for step in schedule(module).steps
+            if dominant(step.unit)[1].op_class in (W.CONV, W.DEPTHWISE_CONV)]
+
+
+def extra_allocs(calls, step) -> int:
+    """Allocations a unit makes beyond its outputs."""
+    return sum(kind == "alloc" for kind, *_ in calls) - len(step.allocs)
+
+
 def test_eager_bf16_convolutions_allocate_one_more_result_buffer_except_depthwise():
     """Traced (bench/malloc_trace.py, mobilenet_v2 and resnet50 in BF16): a convolution
     allocates source copy, weight copy, blocked result, then one more result-sized buffer
     for PyTorch's copy into NCHW, then the output; a depthwise layer has no such buffer.
     FP32 layers have none either."""
-    from compiler.context import make_context
-    from compiler.pipeline import build as build_pipeline
-    from conftest import imported
     from passes import work as W
-    from passes.liveness import allocator_calls, schedule
-    from passes.units import dominant
+    from passes.liveness import allocator_calls
 
-    def allocs_by_class(precision, native_conv=None):
-        module = imported("mobilenet_v2", 1).module.clone()
-        for p in build_pipeline(f"annotate-deps,assign-precision{{default={precision}}}"):
-            p.apply(make_context(), module)
+    def allocs_by_class(precision):
         out = {}
-        for step in schedule(module).steps:
-            cls = dominant(step.unit)[1].op_class
-            if cls in (W.CONV, W.DEPTHWISE_CONV):
-                calls = allocator_calls(step, native_conv=native_conv)
-                out.setdefault(cls, set()).add(
-                    sum(kind == "alloc" for kind, *_ in calls) - len(step.allocs))
+        for _, work, step in mobilenet_conv_steps(precision):
+            out.setdefault(work.op_class, set()).add(extra_allocs(allocator_calls(step), step))
         return out
 
     bf16, fp32 = allocs_by_class("bf16"), allocs_by_class("fp32")
@@ -102,29 +113,38 @@ def test_an_eager_convolution_on_pytorchs_native_path_allocates_no_copies():
     elements (96 x 14 x 14, 160 x 7 x 7, ...) take PyTorch's native path: a 1x1 at stride 1
     reads its input as is, so it allocates only its output; the other convolutions still
     copy for oneDNN (2 or 3 buffers), depthwise layers always."""
-    from compiler.context import make_context
-    from compiler.pipeline import build as build_pipeline
-    from conftest import imported
     from passes import work as W
-    from passes.liveness import allocator_calls, schedule
-    from passes.units import dominant
+    from passes.liveness import allocator_calls
     from targets import cpu_model
     from targets.catalog import load_device
 
     i7 = load_device("i7-12700k")
-    module = imported("mobilenet_v2", 1).module.clone()
-    for p in build_pipeline("annotate-deps,assign-precision{default=fp32}"):
-        p.apply(make_context(), module)
     extra = {}
-    for step in schedule(module).steps:
-        op, work = dominant(step.unit)
-        if work.op_class in (W.CONV, W.DEPTHWISE_CONV):
-            geometry = W.conv_geometry(op)
-            native = not cpu_model.runs_on_onednn(geometry, "fp32", i7)
-            calls = allocator_calls(step, native_conv=lambda c, prec: not cpu_model.runs_on_onednn(c, prec, i7))
-            extra.setdefault((work.op_class, native), set()).add(
-                sum(kind == "alloc" for kind, *_ in calls) - len(step.allocs))
+    for op, work, step in mobilenet_conv_steps("fp32"):
+        native = not cpu_model.runs_on_onednn(W.conv_geometry(op), "fp32", i7)
+        calls = allocator_calls(step, native_conv=lambda c, prec: not cpu_model.runs_on_onednn(c, prec, i7))
+        extra.setdefault((work.op_class, native), set()).add(extra_allocs(calls, step))
     assert extra[(W.CONV, True)] == {0}
     assert extra[(W.CONV, False)] == {2, 3}
     assert extra[(W.DEPTHWISE_CONV, False)] == {3}
     assert (W.DEPTHWISE_CONV, True) not in extra
+
+
+def test_a_compiled_convolution_allocates_a_channels_last_copy_of_3x3_weights():
+    """A compiled graph (channels-last activations) copies only weights: a 3x3 stem's into
+    a channels-last buffer of its own (allocated before the output, freed after the call)
+    and oneDNN's blocked copy; a 1x1 or depthwise layer's order is the same in both layouts,
+    so only oneDNN's copy."""
+    from passes import work as W
+    from passes.liveness import allocator_calls
+
+    extra = {}
+    for op, work, step in mobilenet_conv_steps("fp32"):
+        calls = allocator_calls(step, plain_layout=False)
+        kernel = W.conv_geometry(op).kernel
+        extra.setdefault((work.op_class, kernel), set()).add(extra_allocs(calls, step))
+        if kernel == (3, 3) and work.op_class == W.CONV:
+            assert calls[0][0] == "alloc" and calls[-1 - len(step.frees)][0] == "free"
+    assert extra[(W.CONV, (3, 3))] == {2}
+    assert extra[(W.CONV, (1, 1))] == {1}
+    assert extra[(W.DEPTHWISE_CONV, (3, 3))] == {1}

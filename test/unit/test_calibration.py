@@ -339,6 +339,11 @@ def test_an_op_kind_with_its_own_bands_wins_over_its_class():
     mean = dataclasses.replace(pool, name="mean_2")
     assert cal.fractions_for(pool) == {"reduction": pytest.approx(0.003)}
     assert cal.fractions_for(mean) == {"reduction": pytest.approx(0.04)}   # class bands
+    # A compiled graph's max-pool is Inductor's channels-last loop, not ATen's NCHW kernel
+    # the benchmarks timed: neither its kind's bands nor its class's apply; a mean's do.
+    assert cal.fractions_for(dataclasses.replace(pool, plain_layout=False)) == {}
+    assert cal.fractions_for(dataclasses.replace(mean, plain_layout=False)) == \
+        {"reduction": pytest.approx(0.04)}
 
 
 def test_op_kinds_from_fx_and_aten_names():
