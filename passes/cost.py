@@ -26,7 +26,8 @@ A device that runs the whole model as one compiled program (a TPU's XLA program 
 Edge TPU delegate's invoke; its `program_launch_s`) is started and waited for once per
 inference: program_launch_s + sync_s is added to the latency once, and each kernel pays
 only what it adds inside the program (launch_s, 0 where the program sequences its layers
-on chip).
+on chip). Calling a torch.compile'd graph (the compiled runtime) costs its device's
+`compiled_call_s` once per inference likewise: Dynamo's guard check and the wrapper's entry.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ from passes.fuse import FUSED_ATTR
 from passes.liveness import footprint
 from passes.map_target import DEVICE_ATTR, from_attribute, mapped_device, mapping_of, to_attribute
 from targets import roofline
-from targets.mapping_common import host_issue_s, launches_asynchronously, program_overhead_s
+from targets.mapping_common import (
+    compiled_call_overhead_s, host_issue_s, launches_asynchronously, program_overhead_s,
+)
 from targets.workload import Workload
 
 RUNTIMES = ("auto", "eager", "compiled")
@@ -157,12 +160,16 @@ class CostPass(ModulePass):
                 latency += view_s
         # A device that runs the model as one program is started once and waited for once.
         program = program_overhead_s(device)
-        latency += program
+        # Calling a torch.compile'd graph checks its guards and enters its wrapper, once.
+        graph_call = compiled_call_overhead_s(device, runtime)
+        latency += program + graph_call
         self.annotate_module(op, device, costs, latency, runtime)
         if host is not None:
             op.attributes["perf.host_issue_s"] = to_attribute(host)
         if program:
             op.attributes["perf.program_overhead_s"] = to_attribute(program)
+        if graph_call:
+            op.attributes["perf.compiled_call_s"] = to_attribute(graph_call)
 
     def annotate_module(self, op: ModuleOp, device, costs: list[KernelCost], latency: float, runtime: str):
         memory = footprint(op)

@@ -152,6 +152,7 @@ def collect(module: ModuleOp) -> dict:
         "serial_latency_s": module_value(module, "perf.serial_latency_s"),
         "host_issue_s": module_value(module, "perf.host_issue_s"),
         "program_overhead_s": module_value(module, "perf.program_overhead_s"),
+        "compiled_call_s": module_value(module, "perf.compiled_call_s"),
         "throughput_per_s": batch / latency if latency else 0.0,
         "energy_j": energy,
         "energy_per_sample_j": energy / batch if batch else energy,

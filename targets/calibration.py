@@ -31,6 +31,8 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
                  (library_call_method says how)                        [applied; an FP32
                  "conv" of a file whose method does not say ONEDNN_PROBE_MARK timed
                  PyTorch's native path and is left out: the model prices that path itself]
+    compiled_call_s (spread, optional): a one-op module torch.compile'd less the same module
+                 eager: calling a compiled graph (guard check, wrapper)   [applied]
     op_classes  {op class: {precision: {"bands": [band...],
                                         "ops": {op kind: {"bands": [band...]}}}}}
         band = flops_min, flops_max, flops_center, efficiency (what map-cpu uses),
@@ -146,6 +148,7 @@ class Calibration:
     first_touch_bytes_per_s: float | None = None
     layout_reorder_bytes_per_s: float | None = None
     library_call_s: Mapping[str, float] = dataclasses.field(default_factory=dict)  # "class:prec"
+    compiled_call_s: float | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     capacities: Mapping[str, int] = dataclasses.field(default_factory=dict)  # level -> bytes
     # class -> precision -> op kind -> bands, for classes measured with several op kinds
@@ -206,6 +209,8 @@ class Calibration:
             lines.append(f"  library call {key}: {seconds * 1e6:.1f} us beyond dispatch")
         if self.layout_reorder_bytes_per_s is not None:
             lines.append(f"  NCHW <-> blocked layout reorder: {self.layout_reorder_bytes_per_s / 1e9:.2f} GB/s")
+        if self.compiled_call_s is not None:
+            lines.append(f"  compiled graph call: {self.compiled_call_s * 1e6:.1f} us beyond eager")
         for level, (bw, method) in self.bandwidth.items():
             lines.append(f"  {level}: {bw.median / 1e9:.1f} GB/s ({bw.min / 1e9:.1f}-{bw.max / 1e9:.1f}; {method})")
             if level in self.capacities:
@@ -280,6 +285,10 @@ class Calibration:
                                        note="minimal call through an nn.Module less dispatch")
                           for key, seconds in self.library_call_s.items()})
             overheads = dataclasses.replace(overheads, library_call_s=MappingProxyType(calls))
+        if self.compiled_call_s is not None:
+            overheads = dataclasses.replace(overheads, compiled_call_s=Sourced(
+                self.compiled_call_s, src, "measured", citations=cite,
+                note="a one-op module torch.compile'd less the same module eager"))
         sources = dict(device.sources)
         sources[SOURCE_KEY] = self.citation
         changes: dict[str, Any] = {"memory": tuple(memory), "overheads": overheads,
@@ -303,15 +312,29 @@ class Calibration:
         Only the own class: the element-wise tail of a matrix kernel (bias, the softmax
         inside attention) works on data in registers and cache, which standalone
         element-wise benchmarks (streaming memory, allocating outputs) do not measure, so
-        the tail keeps the model's default."""
+        the tail keeps the model's default; its measured kinds come along as "kind:<op
+        kind>" entries (tail_fractions) for a model that runs the tail as a loop of its own."""
+        out = self.tail_fractions(workload)
         exact = self.kernel_for(workload)
         if exact is not None:
-            return {workload.op_class: exact[0]}
+            return {**out, workload.op_class: exact[0]}
         kind = op_kind(workload.name)
         if not workload.plain_layout and kind in NCHW_ONLY_KINDS:
-            return {}
+            return out
         bands = self.bands_for(workload.op_class, workload.precision, kind)
-        return {workload.op_class: interpolate(bands, workload.flops)} if bands else {}
+        return {**out, workload.op_class: interpolate(bands, workload.flops)} if bands else out
+
+    def tail_fractions(self, workload: Workload) -> dict[str, float]:
+        """{"kind:<op kind>": efficiency} of the measured kinds among a fused unit's tail
+        ops, each read at its own FLOPs from its kind's bands: what a target whose tail is
+        a loop of its own (a compiled graph on a CPU) may price it with."""
+        out = {}
+        for kind, flops in workload.tail:
+            bands = next((per[workload.precision][kind] for per in self.op_bands.values()
+                          if kind in per.get(workload.precision, {})), ())
+            if bands:
+                out[f"kind:{kind}"] = interpolate(bands, flops)
+        return out
 
     def kernel_for(self, workload: Workload) -> tuple[float, str] | None:
         """(fitted efficiency, benchmark name) of a benchmark of exactly this kernel's shape
@@ -520,6 +543,9 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
                             allow_zero=True).median
     if data.get("launch_overhead_s") is not None:
         launch = c.spread(data["launch_overhead_s"], "launch_overhead_s", allow_zero=True).median
+    compiled_call = None
+    if data.get("compiled_call_s") is not None:
+        compiled_call = c.spread(data["compiled_call_s"], "compiled_call_s", allow_zero=True).median
     if data.get("clock") is not None:
         clk = c.obj(data["clock"], "clock")
         if clk.get("measured_hz") is not None:
@@ -533,7 +559,7 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         dispatch_overhead_s=dispatch,
         launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch,
         layout_reorder_bytes_per_s=reorder, library_call_s=MappingProxyType(calls),
-        raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
+        compiled_call_s=compiled_call, raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
                                    for c, v in op_bands.items()}),
         device=device)

@@ -42,6 +42,7 @@ def workload_from_dict(d: Mapping[str, Any]) -> Workload:
     values["gemms"] = tuple(Gemm(*g) for g in d.get("gemms", ()))
     if values.get("conv") is not None:
         values["conv"] = ConvGeometry.from_dict(values["conv"])
+    values["tail"] = tuple((str(kind), int(n)) for kind, n in d.get("tail", ()))
     return Workload(**values)
 
 

@@ -274,6 +274,32 @@ def library_result_bytes(workload: Workload) -> int:
     return sum(g.batch * g.m * g.n for g in gemms_of(workload)) * bits(workload.precision) // 8
 
 
+# The tail's arithmetic is priced at the vector unit's default rate, except for ops that
+# evaluate exponentials (the flop counts of passes/work.py give exp one FLOP; vectorized, it
+# is a range reduction and a polynomial, ~10-20 instructions): in a compiled graph's loop
+# these are compute-bound as in eager code, so a calibration's measurement of the kind
+# prices them. Inductor's BN + SiLU loop over 1x96x112x112 FP32 channels-last on the Zen 5
+# VM: 316 us, against 117 us for BN + ReLU and 69 us for a copy (eager SiLU's fitted
+# efficiency, 0.065 of the vector peak, gives ~200 us for its part).
+EXPONENTIAL_KINDS = frozenset({"silu", "sigmoid", "gelu", "tanh", "softmax", "elu", "mish",
+                               "exp", "log", "erf"})
+
+
+def compiled_tail_efficiency(workload: Workload, calibration: TypingMapping[str, float] | None,
+                             default: float, core_share: float) -> float:
+    """Vector efficiency of a compiled unit whose tail holds measured exponential kinds:
+    its vector FLOPs over the time of each part at its rate (measured kinds at their
+    calibrated fraction times the share of cores the loop uses, the rest at `default`)."""
+    if not calibration or not workload.vector_flops:
+        return default
+    seconds = float(workload.vector_flops) / default   # in units of 1 / (vector peak)
+    for kind, flops in workload.tail:
+        measured = calibration.get(f"kind:{kind}") if kind in EXPONENTIAL_KINDS else None
+        if measured:
+            seconds += flops / clamp_fraction(measured * core_share) - flops / default
+    return clamp_fraction(workload.vector_flops / seconds)
+
+
 def per_call_copies(workload: Workload, device: Device, amx: bool) -> tuple[int, int, int, int]:
     """(channels-last weights, weight reorder, activation reorder, unfolded columns) bytes
     copied on every call: a compiled graph's channels-last weights (whichever library runs
@@ -357,6 +383,8 @@ def map_workload(workload: Workload, device: Device,
     # The element-wise tail of a fused GEMM runs at the element-wise rate; a vector-only op
     # at its own class's rate.
     vector_eff = clamp_fraction((vec_class if is_matrix else class_eff) * vec_cores / cores)
+    if is_matrix and not workload.plain_layout:
+        vector_eff = compiled_tail_efficiency(workload, calibration, vector_eff, vec_cores / cores)
     efficiency = clamp_fraction(class_eff * padding * code_path * cores_used / cores) if is_matrix \
         else vector_eff
     ws = working_set(workload)

@@ -120,6 +120,9 @@ def describe(device: Device) -> str:
         lines.append(f"  NCHW <-> blocked layout reorder {_fig(o.layout_reorder_bytes_per_s, bw)}")
     for key, fig in o.library_call_s.items():
         lines.append(f"  library call {key} {_fig(fig, lambda v: format_si(v, 's'))}")
+    if o.compiled_call_s is not None:
+        lines.append(f"  compiled graph call (once per inference) "
+                     f"{_fig(o.compiled_call_s, lambda v: format_si(v, 's'))}")
     if d.power_modes:
         lines.append(f"power modes (default {d.default_power_mode}):")
         for mode in d.power_modes.values():

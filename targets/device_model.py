@@ -171,6 +171,11 @@ class Overheads:
     # result), on a device that runs a whole model as one program (an XLA program step, the
     # Edge TPU delegate's invoke); launch_s is then what each kernel inside it adds.
     program_launch_s: Sourced | None = None
+    # Fixed cost of calling a torch.compile'd graph beyond what its kernels cost: Dynamo's
+    # frame evaluation and guard check and the compiled wrapper's entry, once per inference
+    # of a compiled (fused) graph. Measured by perf-calibrate (a one-op module compiled less
+    # the same module eager); no datasheet gives it.
+    compiled_call_s: Sourced | None = None
 
 
 @dataclass(frozen=True)

@@ -245,6 +245,13 @@ def program_overhead_s(device: Device) -> float:
     return float(o.program_launch_s.value) + float(o.sync_s.value)
 
 
+def compiled_call_overhead_s(device: Device, runtime: str) -> float:
+    """Fixed cost of one call of a torch.compile'd graph (its compiled_call_s) for the
+    compiled runtime on a device that has the figure; 0 otherwise."""
+    fig = device.overheads.compiled_call_s
+    return float(fig.value) if runtime == "compiled" and fig is not None else 0.0
+
+
 def host_issue_s(device: Device, launch_s: float, eager: bool) -> float:
     """Host time to issue one kernel: the launch, plus the framework's dispatch in eager
     code (a compiled graph calls its kernels directly)."""

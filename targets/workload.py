@@ -103,6 +103,9 @@ class Workload:
     # Bytes of fresh pages its outputs land on in the model's steady-state run (targets/
     # glibc_heap.py); None: an op on its own, repeated (the mmap-threshold rule applies).
     fresh_bytes: int | None = None
+    # (op kind, vector FLOPs) of each op of a fused unit besides its dominant one, in order:
+    # the element-wise tail of a convolution or matmul ('batch_norm', 'silu', ...).
+    tail: tuple[tuple[str, int], ...] = ()
 
     @property
     def flops(self) -> int:

@@ -111,7 +111,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     levels = [{"name": lvl.name, "scope": lvl.scope, "capacity_bytes": float(lvl.capacity_bytes.value)}
               for lvl in device.memory]
     plan = memory.level_plan(levels, info.physical_cores, quick=preset != "full")
-    bar = Progress(6 + len(plan) + len(benches) * len(precisions), stream=stream or sys.stderr,
+    bar = Progress(7 + len(plan) + len(benches) * len(precisions), stream=stream or sys.stderr,
                    enabled=progress)
     started = time.monotonic()
     load_before = load_average()
@@ -139,6 +139,8 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     reorder = memory.layout_reorder(timer, precisions, bare["median"])
     bar.step("library calls")
     calls, calls_raw = memory.library_calls(timer, precisions, dispatch["median"])
+    bar.step("compiled graph call")
+    compiled_call, compiled_raw = memory.compiled_call_overhead(timer)
     allocator = memory.pin_allocator()
 
     results = []
@@ -190,7 +192,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         "dispatch_overhead_bare_op_s": bare,
         "launch_overhead_s": launch,
         "overhead_timing": {"dispatch": dispatch_raw, "launch": launch_raw,
-                            "library_calls": calls_raw},
+                            "library_calls": calls_raw, "compiled_call": compiled_raw},
         "bandwidth": bw,
         "first_touch": touch,
         "layout_reorder": reorder,
@@ -198,6 +200,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         "library_call_method": "median time of a minimal call of the class through an "
                                "nn.Module (compiler/calibrate/memory.LIBRARY_CALLS) less the "
                                f"module dispatch overhead; {ONEDNN_PROBE_MARK}",
+        "compiled_call_s": compiled_call,
         "op_classes": {},
         "benchmarks": results,
     }

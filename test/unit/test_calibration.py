@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -130,6 +131,11 @@ def test_tiny_run_writes_the_documented_schema(tiny_run):
     assert {(cls, p) for cls, per in doc["library_call_s"].items() for p in per} == {
         (cls, p) for cls in ("conv", "depthwise_conv", "matmul") for p in precisions
         if (cls, p) != ("matmul", "fp32")}
+    # calling a torch.compile'd graph: measured wherever Inductor has a C++ compiler
+    if shutil.which("g++") or shutil.which("c++"):
+        assert 0 < doc["compiled_call_s"]["median"] < 1e-3
+        assert doc["overhead_timing"]["compiled_call"]["compiled"]["median_s"] > \
+            doc["overhead_timing"]["compiled_call"]["eager"]["median_s"]
     # NCHW <-> channels-last copies, both ways, in every measured precision
     reorder = doc["layout_reorder"]
     assert 0 < reorder["bytes_per_s"]["min"] <= reorder["bytes_per_s"]["median"] <= reorder["bytes_per_s"]["max"]
@@ -344,6 +350,21 @@ def test_an_op_kind_with_its_own_bands_wins_over_its_class():
     assert cal.fractions_for(dataclasses.replace(pool, plain_layout=False)) == {}
     assert cal.fractions_for(dataclasses.replace(mean, plain_layout=False)) == \
         {"reduction": pytest.approx(0.04)}
+
+
+def test_a_fused_units_measured_tail_kinds_come_along_at_their_own_flops():
+    """A convolution + batch norm + SiLU unit: the calibration measured SiLU (two bands) but
+    not batch norm, so only SiLU comes along as "kind:silu", read at the SiLU's own FLOPs;
+    the unit's class keeps its own entry."""
+    doc = document({"conv": [(1e8, 0.5)]})
+    doc["op_classes"]["elementwise"] = {"fp32": {"bands": [band(1e6, 0.07)], "ops": {
+        "silu": {"bands": [band(1e5, 0.02), band(1e7, 0.06)]}}}}
+    cal = from_dict(doc)
+    unit = dataclasses.replace(conv_workload(1, "fp32"), tail=(("batch_norm", 10**6), ("silu", 10**7)))
+    got = cal.fractions_for(unit)
+    assert got == {"conv": pytest.approx(0.5), "kind:silu": pytest.approx(0.06)}
+    low = dataclasses.replace(unit, tail=(("silu", 10**5),))
+    assert cal.fractions_for(low)["kind:silu"] == pytest.approx(0.02)
 
 
 def test_op_kinds_from_fx_and_aten_names():
@@ -640,6 +661,48 @@ def test_a_calibrated_pipeline_is_slower_with_lower_efficiencies(tmp_path):
     low = write(tmp_path, document({c: [(1e6, 0.01)] for c in classes}), "low.json")
     high = write(tmp_path, document({c: [(1e6, 1.0)] for c in classes}), "high.json")
     assert run(low) > run(None) > run(high)
+
+
+def test_a_compiled_graph_call_is_paid_once_per_inference_of_a_compiled_model(tmp_path):
+    """A calibration measured 9 us for calling a torch.compile'd graph: the fused (compiled)
+    pipeline's latency grows by exactly that, once, and the report says so; eager code
+    does not pay it."""
+    from compiler.context import make_context
+    from compiler.pipeline import build
+    from compiler.source import parse_chunk, split_chunks
+    from passes.cost import module_value
+    from passes.report_data import collect
+    from passes.report_render import text as render
+
+    source = (ROOT / "examples" / "resnet18.mlir").read_text()
+    ctx = make_context()
+    base = parse_chunk(ctx, split_chunks(str(ROOT / "examples" / "resnet18.mlir"), source, False)[0])
+    plain = document(dispatch=2e-6)
+    timed = dict(plain, compiled_call_s=spread(9e-6))
+    assert from_dict(timed).compiled_call_s == 9e-6 and from_dict(plain).compiled_call_s is None
+    dev = from_dict(timed).apply(HOST)
+    assert float(dev.overheads.compiled_call_s.value) == 9e-6
+    assert dev.overheads.compiled_call_s.kind == "measured"
+
+    def run(cal: dict, fused: bool):
+        module = base.clone()
+        path = write(tmp_path, cal, f"{id(cal)}.json")
+        spec = (("fuse," if fused else "") + "assign-precision{default=fp32},"
+                f"map-cpu{{device=host calibration={path}}},cost")
+        for p in build(spec):
+            p.apply(ctx, module)
+        return module
+
+    compiled, without = run(timed, True), run(plain, True)
+    assert module_value(compiled, "perf.latency_s") - module_value(without, "perf.latency_s") == \
+        pytest.approx(9e-6)
+    report = collect(compiled)
+    assert report["compiled_call_s"] == pytest.approx(9e-6)
+    assert "graph call" in render(report, top=3)
+    eager = run(timed, False)
+    assert module_value(eager, "perf.compiled_call_s") is None
+    assert module_value(eager, "perf.latency_s") == pytest.approx(
+        module_value(run(plain, False), "perf.latency_s"))
 
 
 def test_suite_names_are_unique():

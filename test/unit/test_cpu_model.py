@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from targets import cpu_model
+from targets import cpu_model, roofline
 from targets.catalog import load_device
 from targets.mapping_common import PrecisionNotSupportedError
 from test_roofline import conv_workload, elementwise_workload, gemm_workload, run
@@ -332,3 +332,27 @@ def test_a_compiled_convolutions_tail_is_a_pass_over_the_librarys_result():
     assert heavy.details["epilogue_s"] == 0.0
     for no_pass in (dataclasses.replace(conv, ops=1), dataclasses.replace(conv, plain_layout=True)):
         assert cpu_model.map_workload(no_pass, I7).details["epilogue_bytes"] == 0
+
+
+def test_a_compiled_tails_exponentials_run_at_their_measured_rate():
+    """A compiled graph's loop after a convolution evaluates SiLU's exponential in SIMD code
+    (10-20 instructions an element where the FLOP count says 1): with a calibration that
+    measured SiLU at 0.05 of the vector peak, a tail of SiLU alone runs at 0.05 instead of
+    the default 0.5; a measured ReLU (memory-bound in eager code, not an exponential) keeps
+    the default, and so does eager code, whose SiLU is its own kernel."""
+    elements = 64 * 112 * 112     # 24 grains of 32768: all 12 cores
+    conv = dataclasses.replace(conv_workload(1, "fp32", hw=112), vector_flops=4 * elements, ops=2,
+                               tail=(("silu", 4 * elements),), plain_layout=False)
+    measured = {"kind:silu": 0.05, "kind:relu": 0.01}
+    m = cpu_model.map_workload(conv, I7, measured)
+    assert m.vector_efficiency == pytest.approx(0.05)
+    assert cpu_model.map_workload(conv, I7).vector_efficiency == pytest.approx(0.5)
+    relu = dataclasses.replace(conv, vector_flops=elements, tail=(("relu", elements),))
+    assert cpu_model.map_workload(relu, I7, measured).vector_efficiency == pytest.approx(0.5)
+    eager = dataclasses.replace(conv, plain_layout=True)
+    assert cpu_model.map_workload(eager, I7, measured).vector_efficiency == pytest.approx(0.5)
+    # half the FLOPs at 0.05, half at 0.5: 1 / (0.5/0.05 + 0.5/0.5) = 1/11
+    half = dataclasses.replace(conv, vector_flops=8 * elements)
+    assert cpu_model.map_workload(half, I7, measured).vector_efficiency == pytest.approx(1 / 11)
+    assert roofline.estimate(conv, m, I7).latency_s > \
+        roofline.estimate(conv, cpu_model.map_workload(conv, I7), I7).latency_s
