@@ -228,6 +228,10 @@ SOURCES = {
                         "project's 2-core Intel Xeon VM (AMX, AVX512-BF16), torch 2.14.1, "
                         "2026-12-02: the minimal call of each class through an nn.Module "
                         "(compiler/calibrate/memory.LIBRARY_CALLS), median, less dispatch",
+    "zen5_calibration": "targets/calibrations/ci-host-zen5-2core-1339.json: perf-calibrate on "
+                        "this project's 2-core AMD EPYC (Zen 5) VM, torch 2.14.1, 2026-12-03: "
+                        "a one-op module torch.compile'd (12.0 us a call) less the same module "
+                        "eager (3.0 us), median (compiler/calibrate/memory.compiled_call_overhead)",
     "perf_opt": "perf-opt modelling assumption or conservative default: the OS does not report "
                 "this; replace with a calibration measurement",
 }
@@ -362,7 +366,10 @@ def host_document(info: HostInfo) -> dict:
             "first_touch_bytes_per_s": _fig(4096 / 1.013e-6, "pagefault_latency", "measured",
                                             formula="4096 / 1.013e-6",
                                             note="a 4 KiB page per median minor fault"),
-            "library_call_s": _library_calls(f)},
+            "library_call_s": _library_calls(f),
+            # Python and C++ work of torch.compile's entry (Dynamo's guard check, the
+            # wrapper), the same order on any host core: a calibration replaces it
+            "compiled_call_s": _fig(8.95e-6, "zen5_calibration", "measured")},
     }
     return doc
 

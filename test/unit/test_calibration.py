@@ -677,9 +677,13 @@ def test_a_compiled_graph_call_is_paid_once_per_inference_of_a_compiled_model(tm
     source = (ROOT / "examples" / "resnet18.mlir").read_text()
     ctx = make_context()
     base = parse_chunk(ctx, split_chunks(str(ROOT / "examples" / "resnet18.mlir"), source, False)[0])
-    plain = document(dispatch=2e-6)
-    timed = dict(plain, compiled_call_s=spread(9e-6))
-    assert from_dict(timed).compiled_call_s == 9e-6 and from_dict(plain).compiled_call_s is None
+    # a file without the figure leaves the device's (the probed host has a measured default)
+    unmeasured = document(dispatch=2e-6)
+    assert from_dict(unmeasured).compiled_call_s is None
+    assert from_dict(unmeasured).apply(HOST).overheads.compiled_call_s == HOST.overheads.compiled_call_s
+    timed = dict(unmeasured, compiled_call_s=spread(9e-6))
+    plain = dict(unmeasured, compiled_call_s=spread(0.0))
+    assert from_dict(timed).compiled_call_s == 9e-6
     dev = from_dict(timed).apply(HOST)
     assert float(dev.overheads.compiled_call_s.value) == 9e-6
     assert dev.overheads.compiled_call_s.kind == "measured"
