@@ -125,15 +125,16 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
 
 
 def fresh_pages(plan: Schedule, pinned: bool = False, plain_layout: bool = True,
-                native_conv: NativeConv | None = None) -> dict[Operation, int]:
+                native_conv: NativeConv | None = None, prepacked: bool = False) -> dict[Operation, int]:
     """Bytes each unit's outputs find on fresh pages when the module whose `schedule` is
     `plan` runs repeatedly on glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
     to the assigned precision) and inputs stay allocated across runs. `pinned`: glibc
     with its thresholds fixed by mallopt (targets/glibc_heap.fresh_bytes_per_step).
     `plain_layout`: activations in PyTorch's default layout, as eager code passes them.
     `native_conv(conv, precision)`: whether the device runs such a convolution on PyTorch's
-    native path (None: every convolution goes to oneDNN)."""
-    steps = [allocator_calls(step, plain_layout, native_conv) for step in plan.steps]
+    native path (None: every convolution goes to oneDNN). `prepacked`: weights packed once
+    ahead of the runs, so no call copies them."""
+    steps = [allocator_calls(step, plain_layout, native_conv, prepacked) for step in plan.steps]
     weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
     fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()),
                                             pinned=pinned)
@@ -144,7 +145,8 @@ INDEX_BYTES = 8   # int64
 
 
 def allocator_calls(step: Step, plain_layout: bool = True,
-                    native_conv: NativeConv | None = None) -> list[glibc_heap.Event]:
+                    native_conv: NativeConv | None = None,
+                    prepacked: bool = False) -> list[glibc_heap.Event]:
     """The unit's calls to the allocator, in the order eager PyTorch makes them: its
     outputs, then the frees of the tensors it was the last reader of, except where an op
     has temporaries of its own (blocks of 256 KiB and more traced by bench/malloc_trace.py
@@ -162,6 +164,7 @@ def allocator_calls(step: Step, plain_layout: bool = True,
     - a convolution on PyTorch's native path (targets/cpu_model.runs_on_onednn), eager or
       compiled, allocates the columns it unfolds its input into (unless it reads the input
       as is), then its output, and frees the columns (ConvolutionMM2d.cpp, slow_conv2d_forward);
+    - with prepacked weights no convolution copies its weights;
     - eager max pooling also computes int64 indices, output-sized, and drops them.
     """
     op, work = U.dominant(step.unit)
@@ -175,7 +178,8 @@ def allocator_calls(step: Step, plain_layout: bool = True,
         # A compiled graph first copies the weights into a channels-last buffer of its own
         # and frees it after the call (cpu_model.copies_weights_channels_last).
         before, after = [], []
-        if cpu_model.copies_weights_channels_last(geometry, plain_layout):
+        weight_copy = [] if prepacked else [("alloc", weights, t.bytes_weights), ("free", weights)]
+        if not prepacked and cpu_model.copies_weights_channels_last(geometry, plain_layout):
             copy = object()
             before = [("alloc", copy, W.value_bytes(op.operands[1], precision))]
             after = [("free", copy)]
@@ -187,14 +191,13 @@ def allocator_calls(step: Step, plain_layout: bool = True,
             return (before + [("alloc", columns, nbytes)] + outputs + [("free", columns)]
                     + after + frees)
         if not plain_layout:
-            return (before + outputs + [("alloc", weights, t.bytes_weights), ("free", weights)]
-                    + after + frees)
+            return before + outputs + weight_copy + after + frees
         source, blocked, extra = object(), object(), object()
         calls = []
         if copies_source(precision, W.source_channels(op)):
             calls.append(("alloc", source, t.bytes_in))
-        calls += [("alloc", weights, t.bytes_weights), ("alloc", blocked, t.bytes_out),
-                  ("free", weights), ("free", source)]
+        calls += weight_copy[:1] + [("alloc", blocked, t.bytes_out)] + weight_copy[1:] + [
+            ("free", source)]
         if copies_result_to_nchw(work.op_class, precision):
             calls += [("alloc", extra, t.bytes_out)] + outputs + [("free", extra)]
         else:

@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation
 
 from passes.liveness import Schedule, fresh_pages
@@ -16,6 +17,8 @@ from targets.catalog import Device
 
 
 ALLOCATORS = ("glibc", "pinned")
+WEIGHTS = ("per-call", "prepacked")
+ALLOCATOR_ATTR, WEIGHTS_ATTR = "perf.allocator", "perf.weights"
 
 
 @dataclass(frozen=True)
@@ -32,18 +35,37 @@ class MapCpuPass(MapPass):
                 "M_MMAP_THRESHOLD at 32 MiB and M_TRIM_THRESHOLD at 1 GiB, as perf-validate "
                 "--pin-allocator runs it: only blocks of 32 MiB and more are fresh each run)"})
 
+    weights: str = field(default="per-call", metadata={
+        "help": "per-call (PyTorch eager, torch.compile without freezing: the library gets plain "
+                "weights and copies them into its layout on every call; a compiled graph also "
+                "copies convolution weights channels-last and reads library results back for "
+                "the ops after them) or prepacked (weights packed once ahead of the runs and "
+                "element-wise tails fused into the library call: Inductor's freezing, IPEX, "
+                "OpenVINO, Intel's MLPerf runner)"})
+
     def __post_init__(self):
         super().__post_init__()
         if self.allocator not in ALLOCATORS:
             raise ValueError(f"unknown allocator '{self.allocator}'; valid allocators: "
                              f"{', '.join(ALLOCATORS)}")
+        if self.weights not in WEIGHTS:
+            raise ValueError(f"unknown weights '{self.weights}'; valid weights: {', '.join(WEIGHTS)}")
+
+    def prepared(self, workload):
+        return dataclasses.replace(workload, prepacked=self.weights == "prepacked")
+
+    def apply(self, ctx, op) -> None:
+        super().apply(ctx, op)
+        # what a re-run of the mapping (cost-report's suggestions) must repeat
+        op.attributes[ALLOCATOR_ATTR] = StringAttr(self.allocator)
+        op.attributes[WEIGHTS_ATTR] = StringAttr(self.weights)
 
     def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, int]:
         # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
         def native(conv, precision: str) -> bool:
             return not cpu_model.runs_on_onednn(conv, precision, device)
         return fresh_pages(plan, pinned=self.allocator == "pinned", plain_layout=plain_layout,
-                           native_conv=native)
+                           native_conv=native, prepacked=self.weights == "prepacked")
 
     def run_bytes(self, workloads, plain_layout: bool, device: Device) -> int:
         """What the kernels read and write in one run, plus the copies a library makes per

@@ -160,6 +160,10 @@ class MapPass(ModulePass):
         weight); 0 where the target's model does not use it."""
         return 0
 
+    def prepared(self, workload):
+        """The workload as this pass's options leave it (map-cpu: prepacked weights)."""
+        return workload
+
     def calibration_fractions(self, workload) -> dict[str, float] | None:
         """Measured {op class: fraction of peak} for the workload's size band, or None."""
         if self.calibration is None:
@@ -178,12 +182,12 @@ class MapPass(ModulePass):
         model_weights = sum(plan.weights.values())  # they share the device's on-chip memory
         plain = FUSED_ATTR not in op.attributes  # eager: tensors in PyTorch's default layout
         fresh = self.fresh_pages(plan, plain, device)
-        run_bytes = self.run_bytes([U.workload(u) for u in U.units(op)
+        run_bytes = self.run_bytes([self.prepared(U.workload(u)) for u in U.units(op)
                                     if not isinstance(u, KernelOp)], plain, device)
         for unit in list(U.units(op)):
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
-            workload = dataclasses.replace(U.workload(unit), model_weight_bytes=model_weights,
+            workload = dataclasses.replace(self.prepared(U.workload(unit)), model_weight_bytes=model_weights,
                                            model_run_bytes=run_bytes,
                                            fresh_bytes=fresh.get(unit), plain_layout=plain)
             try:

@@ -16,7 +16,7 @@ from passes import units as U
 from passes.assign_precision import AssignPrecisionPass
 from passes.cost import CostPass, module_value
 from passes.fuse import FUSED_ATTR, FusePass
-from passes.map_cpu import MapCpuPass
+from passes.map_cpu import ALLOCATOR_ATTR, WEIGHTS_ATTR, MapCpuPass
 from passes.map_gpu import MapGpuPass
 from passes.map_kpu import MapKpuPass
 from passes.map_tpu import MapTpuPass
@@ -50,7 +50,8 @@ def _is_fused(module: ModuleOp) -> bool:
     return FUSED_ATTR in module.attributes
 
 
-def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False) -> float:
+def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False,
+          weights: str | None = None) -> float:
     """Latency of the model after re-mapping it with one change."""
     copy = module.clone()
     for unit in list(U.units(copy)):
@@ -62,9 +63,15 @@ def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False)
     if precision:
         AssignPrecisionPass(default=precision, policy="mixed").apply(ctx, copy)
     target = module_value(module, "perf.target")
+    options = {}
+    if target == "cpu":  # the host's allocator and weight packing, as the mapping had them
+        options = {key: value for key, attr in (("allocator", ALLOCATOR_ATTR), ("weights", WEIGHTS_ATTR))
+                   if (value := module_value(module, attr)) is not None}
+        if weights:
+            options["weights"] = weights
     mapper = MAP_PASSES[target](device=module_value(module, "perf.device"),
                                 power_mode=module_value(module, "perf.power_mode"),
-                                calibration=module_value(module, CALIBRATION_ATTR))
+                                calibration=module_value(module, CALIBRATION_ATTR), **options)
     mapper.apply(ctx, copy)
     CostPass().apply(ctx, copy)
     return module_value(copy, "perf.latency_s")
@@ -81,6 +88,13 @@ def suggest(module: ModuleOp, report: dict) -> list[dict]:
             found.append(_change("fusion", f"fuse the graph (a compiled runtime): {len(report['subgraphs'])} "
                                            f"kernels become fewer, intermediates stay on chip",
                                  latency, fused))
+    if (report["target"] == "cpu" and _is_fused(module)
+            and module_value(module, WEIGHTS_ATTR) == "per-call"):
+        frozen = rerun(module, weights="prepacked")
+        if frozen < latency:
+            found.append(_change("weights", "freeze the compiled graph (torch._inductor.config."
+                                            "freezing = True): weights prepacked once, element-wise "
+                                            "tails fused into the library calls", latency, frozen))
     if report["precision"] in ("fp32", "tf32", "fp64"):
         for low in LOW_PRECISIONS:
             if device.supports(low) and device.precision_status(low) == "native":

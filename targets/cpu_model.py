@@ -249,7 +249,7 @@ def copies_weights_channels_last(conv: ConvGeometry | None, plain_layout: bool) 
 def channels_last_weight_bytes(workload: Workload) -> int:
     """Bytes of the convolution weights a compiled graph copies into channels-last order on
     every call (the unit's matrix products' K x N x groups elements); 0 when it does not."""
-    if (workload.op_class not in REORDERED_CLASSES
+    if (workload.op_class not in REORDERED_CLASSES or workload.prepacked
             or not copies_weights_channels_last(workload.conv, workload.plain_layout)):
         return 0
     return sum(g.batch * g.n * g.k for g in gemms_of(workload)) * bits(workload.precision) // 8
@@ -267,9 +267,10 @@ LIBRARY_CLASSES = REORDERED_CLASSES + ("matmul",)
 def library_result_bytes(workload: Workload) -> int:
     """Bytes of a compiled graph's library result that a generated loop reads back to finish
     the unit (its matrix products' M x N x groups elements); 0 for an eager op, a unit
-    without element-wise ops after the product, or one that is not a library call."""
-    if (workload.plain_layout or workload.ops <= 1 or not workload.matrix_flops
-            or workload.op_class not in LIBRARY_CLASSES):
+    without element-wise ops after the product, one that is not a library call, or one
+    whose tail the library applies as post-ops (prepacked weights: a frozen graph)."""
+    if (workload.plain_layout or workload.prepacked or workload.ops <= 1
+            or not workload.matrix_flops or workload.op_class not in LIBRARY_CLASSES):
         return 0
     return sum(g.batch * g.m * g.n for g in gemms_of(workload)) * bits(workload.precision) // 8
 
@@ -482,6 +483,8 @@ def weight_reorder_bytes(workload: Workload, amx: bool) -> int:
     """Weight bytes the kernel reorders into a blocked layout on every call: a convolution's
     (any precision) and an AMX matmul's; 0 for everything else (FP32 GEMMs pack their
     panels inside the BLAS, overlapped with the computation)."""
+    if workload.prepacked:
+        return 0
     if workload.op_class in REORDERED_CLASSES or (amx and workload.op_class == "matmul"):
         return workload.bytes_weights
     return 0

@@ -100,6 +100,10 @@ class Workload:
     # False for a compiled graph (torch.compile on CPU makes convolutions channels-last:
     # torch/_inductor/graph.py decide_layout_opt, "for cpu backend and mkldnn enabled").
     plain_layout: bool = True
+    # Weights packed into the library's layout once, ahead of the runs (Inductor's freezing,
+    # IPEX, OpenVINO, Intel's MLPerf runner), and a compiled graph's element-wise tails fused
+    # into the library call as post-ops; False: plain weights copied on every call.
+    prepacked: bool = False
     # Bytes of fresh pages its outputs land on in the model's steady-state run (targets/
     # glibc_heap.py); None: an op on its own, repeated (the mmap-threshold rule applies).
     fresh_bytes: int | None = None

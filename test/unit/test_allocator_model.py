@@ -63,6 +63,8 @@ def test_an_unknown_allocator_lists_the_valid_ones():
 
     with pytest.raises(PipelineError, match="unknown allocator 'jemalloc'; valid allocators: glibc, pinned"):
         build("map-cpu{allocator=jemalloc}")
+    with pytest.raises(PipelineError, match="unknown weights 'frozen'; valid weights: per-call, prepacked"):
+        build("map-cpu{weights=frozen}")
 
 
 def mobilenet_conv_steps(precision: str) -> list:
@@ -148,3 +150,9 @@ def test_a_compiled_convolution_allocates_a_channels_last_copy_of_3x3_weights():
     assert extra[(W.CONV, (3, 3))] == {2}
     assert extra[(W.CONV, (1, 1))] == {1}
     assert extra[(W.DEPTHWISE_CONV, (3, 3))] == {1}
+    # weights packed ahead of the runs: no call copies them, compiled or eager (the eager
+    # call still copies its activations: 1 or 2 buffers)
+    prepacked = {(plain, extra_allocs(allocator_calls(step, plain_layout=plain, prepacked=True), step))
+                 for _, _, step in mobilenet_conv_steps("fp32") for plain in (False, True)}
+    assert {n for plain, n in prepacked if not plain} == {0}
+    assert {n for plain, n in prepacked if plain} == {1, 2}

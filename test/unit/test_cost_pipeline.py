@@ -193,6 +193,26 @@ def test_the_overhead_suggestion_names_what_the_targets_overhead_is(zoo_import, 
     assert names in text and remedy in text
     assert ("CUDA" in text) is (remedy == "CUDA graphs")
 
+def test_a_compiled_cpu_graph_is_told_what_freezing_would_save(zoo_import):
+    """A compiled resnet18 on a CPU with per-call weights gets a 'weights' suggestion whose
+    latency is the same pipeline's with map-cpu{weights=prepacked}, lower; a prepacked
+    mapping gets none, and neither does eager code."""
+    from passes.report_data import collect
+    from passes.suggestions import suggest
+
+    module = zoo_import("resnet18").module
+    head = "fuse,annotate-deps,assign-precision{default=fp32},"
+    per_call = pipeline(module, head + "map-cpu{device=xeon-8480plus},cost")
+    frozen = pipeline(module, head + "map-cpu{device=xeon-8480plus weights=prepacked},cost")
+    found = {s["kind"]: s for s in suggest(per_call, collect(per_call))}
+    assert found["weights"]["after"] == pytest.approx(value(frozen, "perf.latency_s"))
+    assert found["weights"]["after"] < found["weights"]["before"] == value(per_call, "perf.latency_s")
+    assert "freezing" in found["weights"]["text"]
+    assert "weights" not in {s["kind"] for s in suggest(frozen, collect(frozen))}
+    eager = pipeline(module, "annotate-deps,assign-precision{default=fp32},map-cpu{device=xeon-8480plus},cost")
+    assert "weights" not in {s["kind"] for s in suggest(eager, collect(eager))}
+
+
 @pytest.mark.parametrize("device, precision, program_s, per_kernel_s", [
     ("coral-edge-tpu", "int8", 50e-6 + 50e-6, 0.0),  # a USB round trip to start, one to collect
     ("tpu-v4", "bf16", 10e-6 + 10e-6, 0.0),          # one XLA program step, one wait for it

@@ -356,3 +356,23 @@ def test_a_compiled_tails_exponentials_run_at_their_measured_rate():
     assert cpu_model.map_workload(half, I7, measured).vector_efficiency == pytest.approx(1 / 11)
     assert roofline.estimate(conv, m, I7).latency_s > \
         roofline.estimate(conv, cpu_model.map_workload(conv, I7), I7).latency_s
+
+
+def test_prepacked_weights_are_not_copied_and_a_frozen_tail_is_a_post_op():
+    """map-cpu{weights=prepacked} (a frozen graph, IPEX, OpenVINO): a compiled convolution
+    copies no weights (neither channels-last nor oneDNN's blocked copy) and its batch norm
+    and activation run as oneDNN post-ops (no read-back of the result); eager code keeps its
+    activation reorders but copies no weights either. Same work, less time."""
+    conv = dataclasses.replace(conv_workload(16, "fp32", hw=112), ops=3,
+                               vector_flops=2 * 16 * 64 * 112 * 112, plain_layout=False)
+    per_call = cpu_model.map_workload(conv, I7)
+    frozen = cpu_model.map_workload(dataclasses.replace(conv, prepacked=True), I7)
+    assert per_call.details["weight_reorder_bytes"] == per_call.details["weight_layout_copy_bytes"] \
+        == 64 * 64 * 9 * 4
+    assert per_call.details["epilogue_s"] > 0
+    for key in ("weight_reorder_bytes", "weight_layout_copy_bytes", "epilogue_bytes"):
+        assert frozen.details[key] == 0
+    assert frozen.overhead_s < per_call.overhead_s
+    eager = dataclasses.replace(conv_workload(1, "fp32"), prepacked=True)
+    m = cpu_model.map_workload(eager, I7)
+    assert m.details["weight_reorder_bytes"] == 0 and m.details["activation_reorder_bytes"] > 0
