@@ -10,6 +10,7 @@ where glibc served the block (mmapped blocks lie far above the program break).
 
     .venv/bin/python bench/malloc_trace.py resnet50 8 fp32
     .venv/bin/python bench/malloc_trace.py vit_b_16 8 bf16 --min-bytes 1048576
+    .venv/bin/python bench/malloc_trace.py efficientnet_b0 8 bf16 --compile
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ def build_shim() -> None:
                    check=True)
 
 
-def trace(model: str, batch: int, precision: str) -> None:
-    """Run the model; the preloaded shim writes the trace where MALLOC_TRACE_OUT says."""
+def trace(model: str, batch: int, precision: str, compiled: bool = False) -> None:
+    """Run the model (torch.compile'd with `compiled`: no module marks, its graph runs as
+    one); the preloaded shim writes the trace where MALLOC_TRACE_OUT says."""
     import torch
 
     from compiler.model_zoo import build
@@ -47,13 +49,14 @@ def trace(model: str, batch: int, precision: str) -> None:
     shim.malloc_trace_mark.restype = shim.malloc_trace_on.restype = None  # a hook returns None
     module, inputs = cast(build(model, batch), precision)
     for name, sub in module.named_modules():
-        if not list(sub.children()):
+        if not compiled and not list(sub.children()):  # a hook would break the compiled graph
             label = f"> {name} {type(sub).__name__}".encode()
             sub.register_forward_pre_hook(lambda *_, label=label: shim.malloc_trace_mark(label))
+    run_model = torch.compile(module) if compiled else module
     with torch.inference_mode():
         for run in range(4):
             shim.malloc_trace_on(run == 3)
-            module(*inputs)
+            run_model(*inputs)
     shim.malloc_trace_on(0)
 
 
@@ -78,8 +81,10 @@ def main() -> int:
     parser.add_argument("precision", choices=["fp32", "bf16"])
     parser.add_argument("--min-bytes", type=int, default=256 * 1024)
     parser.add_argument("--raw", help="also keep the raw trace in this file")
+    parser.add_argument("--compile", action="store_true", help="trace the torch.compile'd model")
     args = parser.parse_args()
-    raw = args.raw or str(LIBRARY.parent / f"{args.model}-b{args.batch}-{args.precision}.log")
+    suffix = "-compiled" if args.compile else ""
+    raw = args.raw or str(LIBRARY.parent / f"{args.model}-b{args.batch}-{args.precision}{suffix}.log")
     if os.environ.get("MALLOC_TRACE_OUT") != raw:
         build_shim()
         env = dict(os.environ, LD_PRELOAD=str(LIBRARY), MALLOC_TRACE_OUT=raw,
@@ -90,7 +95,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(os.cpu_count() or 1)
-    trace(args.model, args.batch, args.precision)
+    trace(args.model, args.batch, args.precision, args.compile)
     return 0
 
 
