@@ -3,12 +3,12 @@ estimate of the same configuration.
 
 For each (model, batch, precision, runtime): the model runs in PyTorch (eval,
 inference_mode, warm-up, median of repeated samples; torch.compile for the compiled
-runtime when asked and when it works), each timed sample recording its CPU utilization
+runtime, and with Inductor's freezing for the frozen one, when asked and when it works), each timed sample recording its CPU utilization
 and the other processes' share of the machine, busy samples redone
 (compiler/calibrate/timing.py). The same configuration goes through perf-opt in this
 process: import (compiler.importer), then `[fuse,]annotate-deps,assign-precision{default=P},
 map-cpu{device=host [calibration=FILE]},cost` (eager runs without `fuse`, compiled runs
-with it, as DESIGN.md's runtime models say). The result is one row per configuration with
+with it, as DESIGN.md's runtime models say; frozen runs also with map-cpu{weights=prepacked}). The result is one row per configuration with
 the signed error (predicted - measured) / measured, and the mean absolute percentage
 error (MAPE) over the rows. With device "cuda" the models run on CUDA device 0 and the
 pipeline maps to the catalog device that GPU is (compiler/validate_gpu.py).
@@ -37,7 +37,7 @@ class Config:
     model: str
     batch: int
     precision: str
-    runtime: str = "eager"          # eager | compiled
+    runtime: str = "eager"          # eager | compiled | frozen (compiled with Inductor's freezing)
 
     @property
     def label(self) -> str:
@@ -48,13 +48,15 @@ def pipeline_text(precision: str, runtime: str, calibration: str | None,
                   pinned: bool = False, gpu: str | None = None) -> str:
     """The pipeline that predicts a row: map-cpu for this machine, or map-gpu with the
     catalog device `gpu` for a row measured on a CUDA GPU."""
-    fuse = "fuse," if runtime == "compiled" else ""
+    fuse = "fuse," if runtime in ("compiled", "frozen") else ""
     head = f"{fuse}annotate-deps,assign-precision{{default={precision}}},"
     cal = f" calibration={calibration}" if calibration else ""
     if gpu is not None:
         return f"{head}map-gpu{{device={gpu}{cal}}},cost"
     alloc = " allocator=pinned" if pinned else ""
-    return f"{head}map-cpu{{device=host{cal}{alloc}}},cost"
+    # a frozen graph packs its weights once and runs its tails as oneDNN post-ops
+    weights = " weights=prepacked" if runtime == "frozen" else ""
+    return f"{head}map-cpu{{device=host{cal}{alloc}{weights}}},cost"
 
 
 def predict(module, precision: str, runtime: str, calibration: str | None,
@@ -97,10 +99,14 @@ def measure(built, precision: str, runtime: str, timer: Timer, device: str = "cp
     fn = module
     mode = math_mode(precision) if gpu else contextlib.nullcontext()
     with mode:
-        if runtime == "compiled":
+        if runtime in ("compiled", "frozen"):
             try:
+                import torch._inductor.config as inductor_config
+
                 fn = torch.compile(module)
-                with torch.inference_mode():
+                # Inductor freezes (prepacks weights, folds batch norms) when it compiles,
+                # at the first call
+                with inductor_config.patch(freezing=runtime == "frozen"), torch.inference_mode():
                     fn(*inputs)
             except Exception as err:  # inductor needs a C++ toolchain; many things can fail
                 return {"ok": False, "note": f"torch.compile failed: {type(err).__name__}: "
@@ -171,7 +177,7 @@ def mape(rows: Sequence[Row]) -> float | None:
 
 def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1, 8),
              precisions: Sequence[str] = ("fp32",), repeats: int = 10,
-             calibration: str | None = None, compile: bool = False,
+             calibration: str | None = None, compile: bool = False, freeze: bool = False,
              min_time_s: float = 0.05, max_foreign: float = DEFAULT_MAX_FOREIGN,
              progress: Callable[[str], None] | None = None, quiet_wait_s: float = 60.0,
              keep_reports: bool = False, isolate: bool = True,
@@ -181,6 +187,8 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     `device`: "host" (this machine's CPU, predicted by map-cpu) or "cuda" (CUDA device 0,
     predicted by map-gpu with the catalog device `gpu_device`, else the one
     compiler/validate_gpu.GPU_CATALOG names for it). Raises GpuError without a usable GPU.
+    `compile` adds torch.compile'd rows (fused pipeline), `freeze` rows compiled with
+    Inductor's freezing (fused pipeline, map-cpu{weights=prepacked}).
     `measure_only`: no import and no estimate (nor xDSL), for a machine that only has torch;
     bench/rescore_host_validation.py adds the estimates to the stored result elsewhere."""
     import torch
@@ -218,7 +226,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     probe = SpeedProbe(best=best)
     timer = Timer(threads=threads, repeats=repeats, min_time_s=min_time_s, warmup=3,
                   max_foreign=max_foreign, probe=probe)
-    runtimes = ("eager", "compiled") if compile else ("eager",)
+    runtimes = ("eager",) + (("compiled",) if compile else ()) + (("frozen",) if freeze else ())
     say = progress or (lambda s: None)
 
     def run(config: Config, built=None) -> dict:
@@ -295,7 +303,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
 
     return {
         "schema_version": SCHEMA_VERSION, "date": now(),
-        "calibration": calibration, "compile": compile, "isolated": isolate and not gpu,
+        "calibration": calibration, "compile": compile, "freeze": freeze, "isolated": isolate and not gpu,
         "measure_only": measure_only,
         "allocator": "pinned (no first-touch faults)" if pin_allocator else "default",
         "machine": identity(info, threads), "software": software(),

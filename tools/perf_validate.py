@@ -32,6 +32,9 @@ def make_parser() -> ArgumentParser:
     p.add_argument("--calibration", metavar="FILE", help="calibration file from perf-calibrate")
     p.add_argument("--compile", action="store_true",
                    help="also run torch.compile'd models against the fused (compiled) pipeline")
+    p.add_argument("--freeze", action="store_true",
+                   help="also run models compiled with Inductor's freezing (weights prepacked "
+                        "once) against the fused pipeline with map-cpu{weights=prepacked}")
     p.add_argument("--json", metavar="FILE", help="write the full result as JSON")
     p.add_argument("--per-op", metavar="MODEL",
                    help="compare per-kernel estimates with torch.profiler op times for MODEL "
@@ -67,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("precision tf32 needs --device cuda (TF32 is a GPU tensor-core mode)")
     if args.gpu_device and args.device != "cuda":
         parser.error("--gpu-device needs --device cuda")
+    if args.freeze and args.device == "cuda":
+        parser.error("--freeze models a CPU's prepacked weights; it does not take --device cuda")
     if args.per_op and args.device == "cuda":
         parser.error("--per-op compares with the host's profile; it does not take --device cuda")
     from compiler.model_zoo import ZOO, ModelError
@@ -94,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
             progress = None if args.no_progress else default_progress()
             result = validate(args.models, args.batches, args.precisions, args.repeats,
-                              args.calibration, args.compile, progress=progress,
+                              args.calibration, args.compile, freeze=args.freeze, progress=progress,
                               max_foreign=args.max_foreign_load, quiet_wait_s=args.quiet_wait,
                               isolate=not args.in_process, pin_allocator=args.pin_allocator,
                               device=args.device, gpu_device=args.gpu_device,

@@ -108,6 +108,9 @@ def test_pipeline_follows_runtime_precision_and_calibration():
         "annotate-deps,assign-precision{default=bf16},map-cpu{device=host},cost")
     compiled = pipeline_text("fp32", "compiled", "c.json")
     assert compiled.startswith("fuse,") and "map-cpu{device=host calibration=c.json}" in compiled
+    # Inductor's freezing packs the weights once: the fused pipeline with prepacked weights
+    frozen = pipeline_text("fp32", "frozen", "c.json")
+    assert frozen.startswith("fuse,") and "map-cpu{device=host calibration=c.json weights=prepacked}" in frozen
 
 
 def test_mape_skips_failed_rows():
@@ -229,6 +232,10 @@ def test_cli_gpu_options_fail_cleanly_without_a_gpu(capsys):
         main(["--precisions", "tf32", "--models", "mlp"])
     assert exit_.value.code == 1
     assert "precision tf32 needs --device cuda" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["--freeze", "--device", "cuda", "--models", "mlp"])
+    assert exit_.value.code == 1
+    assert "--freeze models a CPU's prepacked weights" in capsys.readouterr().err
     if torch.cuda.is_available():
         pytest.skip("a CUDA device is present")
     assert main(["--device", "cuda", "--models", "mlp", "--batches", "1", "--no-progress"]) == 1
