@@ -22,7 +22,7 @@ from compiler.calibrate.timing import (
     DEFAULT_MAX_FOREIGN, machine_busy_seconds, online_cpus, wait_until_quiet,
 )
 from compiler.quiet_stderr import without_kineto_chatter
-from targets.calibration import op_kind
+from targets.op_kinds import op_kind
 
 # Inside a fused fast path (nn.MultiheadAttention's _native_multi_head_attention, the
 # encoder layer's _transformer_encoder_layer_fwd), runs of children that together are one

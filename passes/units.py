@@ -22,7 +22,7 @@ from dialects import graph
 from dialects.perf import RegionUnitOp
 from passes import work as W
 from passes.precision import PRECISION_ATTR, precision_of_type
-from targets.calibration import op_kind
+from targets.op_kinds import op_kind
 from targets.workload import Gemm, Workload
 
 # Consumers that read an intermediate tile by tile, as the producer writes it: the
@@ -216,7 +216,7 @@ def workload(op: Operation) -> Workload:
         in_place=in_place(op),
         source_channels=W.source_channels(anchor_op),
         conv=W.conv_geometry(anchor_op),
-        tail=tuple((op_kind(o.name.partition(".")[2]), w.vector_flops) for o, w in unit_works
+        tail=tuple((op_kind(o.name), w.vector_flops) for o, w in unit_works
                    if o is not anchor_op and w.vector_flops),
     )
 

@@ -67,7 +67,6 @@ import dataclasses
 import functools
 import json
 import math
-import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +75,7 @@ from typing import Any, Iterable, Mapping
 
 from targets.catalog import Device, Sourced
 from targets.precision import PRECISIONS
+from targets.op_kinds import op_kind
 from targets.workload import OP_CLASSES, Workload
 
 SCHEMA = "perf-opt-calibration"
@@ -629,21 +629,3 @@ def _parse_band(c: _Checker, value, where: str) -> Band:
     return Band(lo, hi, center, eff, c.spread(b["achieved_flops_per_s"], f"{where}.achieved_flops_per_s"),
                 c.spread(b["fraction_of_peak"], f"{where}.fraction_of_peak"),
                 tuple(str(n) for n in b.get("benchmarks", ())))
-
-
-# FX / ATen spellings of the same op, for matching a workload to benchmarks of its kind.
-_KIND_SYNONYMS = {
-    "max_pool2d_with_indices": "max_pool2d", "_native_batch_norm_legit_no_training": "batch_norm",
-    "native_batch_norm": "batch_norm", "clamp_min": "relu", "hardtanh": "relu6",
-    "_scaled_dot_product_flash_attention_for_cpu": "scaled_dot_product_attention",
-    "addmm": "linear", "clone": "copy",
-}
-
-
-def op_kind(name: str) -> str:
-    """The op a unit or profiler event names: 'relu__3' -> 'relu', 'aten::add_' -> 'add',
-    'max_pool2d_with_indices_1' -> 'max_pool2d' (FX node names derive from ATen names)."""
-    base = name.split("::")[-1]
-    base = re.sub(r"_\d+$", "", base).rstrip("_")
-    base = _KIND_SYNONYMS.get(base, base).lstrip("_")
-    return _KIND_SYNONYMS.get(base, base)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from targets import roofline
-from targets.calibration import Spread, from_dict, op_kind, rates
+from targets.calibration import Spread, from_dict, rates
+from targets.op_kinds import op_kind
 from targets.catalog import Device
 from targets.mapping_common import host_issue_s, launches_asynchronously
 from targets.workload import ConvGeometry, Gemm, Workload

@@ -18,10 +18,11 @@ from conftest import ROOT
 from compiler.calibrate.machine import bf16_supported
 from targets import cpu_model, roofline
 from targets.calibration import (
-    SCHEMA, SCHEMA_VERSION, CalibrationError, from_dict, interpolate, load, op_kind,
+    SCHEMA, SCHEMA_VERSION, CalibrationError, from_dict, interpolate, load,
 )
 from targets.calibration_fit import fit_one, workload_to_dict
 from targets.catalog import load_device
+from targets.op_kinds import op_kind
 from targets.host import probe
 from targets.workload import OP_CLASSES
 from test_roofline import conv_workload, elementwise_workload, gemm_workload
@@ -372,6 +373,9 @@ def test_op_kinds_from_fx_and_aten_names():
                                  "_softmax_2", "aten::_softmax", "hardtanh_",
                                  "_native_batch_norm_legit_no_training_7", "conv2d_12")] == [
         "relu", "relu", "max_pool2d", "softmax", "softmax", "relu6", "batch_norm", "conv2d"]
+    # a graph dialect op names its kind after the dialect's prefix
+    assert [op_kind(n) for n in ("graph.silu", "graph.batch_norm", "graph.max_pool2d")] == [
+        "silu", "batch_norm", "max_pool2d"]
 
 
 def test_calibrated_bandwidth_moves_memory_bound_time_the_right_way():
