@@ -3,12 +3,13 @@ estimate of the same configuration.
 
 For each (model, batch, precision, runtime): the model runs in PyTorch (eval,
 inference_mode, warm-up, median of repeated samples; torch.compile for the compiled
-runtime, and with Inductor's freezing for the frozen one, when asked and when it works), each timed sample recording its CPU utilization
-and the other processes' share of the machine, busy samples redone
-(compiler/calibrate/timing.py). The same configuration goes through perf-opt in this
-process: import (compiler.importer), then `[fuse,]annotate-deps,assign-precision{default=P},
-map-cpu{device=host [calibration=FILE]},cost` (eager runs without `fuse`, compiled runs
-with it, as DESIGN.md's runtime models say; frozen runs also with map-cpu{weights=prepacked}). The result is one row per configuration with
+runtime, and with Inductor's freezing for the frozen one, when asked and when it works),
+each timed sample recording its CPU utilization and the other processes' share of the
+machine, busy samples redone (compiler/calibrate/timing.py). The same configuration goes
+through perf-opt in this process: import (compiler.importer), then
+`[fuse,]annotate-deps,assign-precision{default=P},map-cpu{device=host [calibration=FILE]},cost`
+(eager runs without `fuse`, compiled runs with it, as DESIGN.md's runtime models say;
+frozen runs also with map-cpu{weights=prepacked}). The result is one row per configuration with
 the signed error (predicted - measured) / measured, and the mean absolute percentage
 error (MAPE) over the rows. With device "cuda" the models run on CUDA device 0 and the
 pipeline maps to the catalog device that GPU is (compiler/validate_gpu.py).

@@ -178,7 +178,9 @@ def allocator_calls(step: Step, plain_layout: bool = True,
         # A compiled graph first copies the weights into a channels-last buffer of its own
         # and frees it after the call (cpu_model.copies_weights_channels_last).
         before, after = [], []
-        weight_copy = [] if prepacked else [("alloc", weights, t.bytes_weights), ("free", weights)]
+        # oneDNN's blocked copy of the weights, made and dropped within the call
+        weight_alloc, weight_free = (([], []) if prepacked else
+                                     ([("alloc", weights, t.bytes_weights)], [("free", weights)]))
         if not prepacked and cpu_model.copies_weights_channels_last(geometry, plain_layout):
             copy = object()
             before = [("alloc", copy, W.value_bytes(op.operands[1], precision))]
@@ -191,13 +193,12 @@ def allocator_calls(step: Step, plain_layout: bool = True,
             return (before + [("alloc", columns, nbytes)] + outputs + [("free", columns)]
                     + after + frees)
         if not plain_layout:
-            return before + outputs + weight_copy + after + frees
+            return before + outputs + weight_alloc + weight_free + after + frees
         source, blocked, extra = object(), object(), object()
         calls = []
         if copies_source(precision, W.source_channels(op)):
             calls.append(("alloc", source, t.bytes_in))
-        calls += weight_copy[:1] + [("alloc", blocked, t.bytes_out)] + weight_copy[1:] + [
-            ("free", source)]
+        calls += weight_alloc + [("alloc", blocked, t.bytes_out)] + weight_free + [("free", source)]
         if copies_result_to_nchw(work.op_class, precision):
             calls += [("alloc", extra, t.bytes_out)] + outputs + [("free", extra)]
         else:

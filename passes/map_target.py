@@ -182,12 +182,13 @@ class MapPass(ModulePass):
         model_weights = sum(plan.weights.values())  # they share the device's on-chip memory
         plain = FUSED_ATTR not in op.attributes  # eager: tensors in PyTorch's default layout
         fresh = self.fresh_pages(plan, plain, device)
-        run_bytes = self.run_bytes([self.prepared(U.workload(u)) for u in U.units(op)
-                                    if not isinstance(u, KernelOp)], plain, device)
-        for unit in list(U.units(op)):
+        units = list(U.units(op))
+        workloads = {u: self.prepared(U.workload(u)) for u in units if not isinstance(u, KernelOp)}
+        run_bytes = self.run_bytes(list(workloads.values()), plain, device)
+        for unit in units:
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
-            workload = dataclasses.replace(self.prepared(U.workload(unit)), model_weight_bytes=model_weights,
+            workload = dataclasses.replace(workloads[unit], model_weight_bytes=model_weights,
                                            model_run_bytes=run_bytes,
                                            fresh_bytes=fresh.get(unit), plain_layout=plain)
             try:
