@@ -38,16 +38,30 @@ OVERHEAD_WORDING = {
 # is copying and reordering convolution weights and reading library results back, which
 # Inductor's freezing removes (it prepacks the weights once and folds the batch norms and
 # activations into oneDNN's post-ops: torch/_inductor/fx_passes/mkldnn_fusion.py).
-COMPILED_CPU_OVERHEAD_WORDING = (
-    "per-call overhead", "dispatch, weight copies and reorders and first touch of fresh pages",
-    "torch._inductor.config.freezing = True (weights prepacked once), a pinned allocator or a "
-    "larger batch amortize it")
+# With its weights prepacked (map-cpu{weights=prepacked}) only dispatch and fresh pages remain.
+COMPILED_CPU_OVERHEAD_WORDING = {
+    "per-call": ("per-call overhead",
+                 "dispatch, weight copies and reorders and first touch of fresh pages",
+                 "torch._inductor.config.freezing = True (weights prepacked once), a pinned "
+                 "allocator or a larger batch amortize it"),
+    "prepacked": ("per-call overhead", "dispatch and first touch of fresh pages",
+                  "a pinned allocator or a larger batch amortize it"),
+}
 DEFAULT_OVERHEAD_WORDING = ("launch overhead", "launches", "fusion or a larger batch amortizes it")
 LOW_PRECISIONS = ("bf16", "fp16", "int8")
 
 
 def _is_fused(module: ModuleOp) -> bool:
     return FUSED_ATTR in module.attributes
+
+
+def overhead_wording(module: ModuleOp) -> tuple[str, str, str]:
+    """(what a kernel's fixed overhead is called, what it is made of, what amortizes it) for
+    the mapped module: a compiled CPU graph's depends on whether its weights are prepacked."""
+    target = module_value(module, "perf.target")
+    if target == "cpu" and _is_fused(module):
+        return COMPILED_CPU_OVERHEAD_WORDING[module_value(module, WEIGHTS_ATTR)]
+    return OVERHEAD_WORDING.get(target, DEFAULT_OVERHEAD_WORDING)
 
 
 def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False,
@@ -117,9 +131,7 @@ def suggest(module: ModuleOp, report: dict) -> list[dict]:
         launches = sum(e["overhead_s"] for e in report["subgraphs"])
         # Eager on a GPU the host's issue overlaps the kernels: without it they run back to back.
         bare = (kernel_time if report.get("host_issue_s") is not None else latency) - launches
-        what, of, remedy = (COMPILED_CPU_OVERHEAD_WORDING
-                            if report["target"] == "cpu" and report.get("runtime") == "compiled"
-                            else OVERHEAD_WORDING.get(report["target"], DEFAULT_OVERHEAD_WORDING))
+        what, of, remedy = overhead_wording(module)
         found.append({"kind": "overhead", "text": (
             f"{overhead / kernel_time:.0%} of the kernel time is in kernels dominated by {what} "
             f"({launches * 1e6:.0f} us of {of}): {remedy}; "

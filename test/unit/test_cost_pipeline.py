@@ -211,6 +211,12 @@ def test_a_compiled_cpu_graph_is_told_what_freezing_would_save(zoo_import):
     assert "weights" not in {s["kind"] for s in suggest(frozen, collect(frozen))}
     eager = pipeline(module, "annotate-deps,assign-precision{default=fp32},map-cpu{device=xeon-8480plus},cost")
     assert "weights" not in {s["kind"] for s in suggest(eager, collect(eager))}
+    # what per-call overhead is made of, and what amortizes it, follows the same mapping
+    from passes.suggestions import overhead_wording
+
+    assert "freezing" in overhead_wording(per_call)[2] and "weight copies" in overhead_wording(per_call)[1]
+    assert "freezing" not in overhead_wording(frozen)[2] and "weight" not in overhead_wording(frozen)[1]
+    assert "torch.compile" in overhead_wording(eager)[2]
 
 
 @pytest.mark.parametrize("device, precision, program_s, per_kernel_s", [
