@@ -299,11 +299,33 @@ def test_a_benchmark_of_the_same_shape_wins_over_the_bands():
     assert cal.fractions_for(measured) == {"conv": pytest.approx(0.04)}
     assert cal.fractions_for(other) == {"conv": pytest.approx(0.5)}
     assert cal.kernel_for(measured) == (pytest.approx(0.04), "conv 1x1/1 64->256 @56")
-    assert cal.kernel_for(dataclasses.replace(measured, plain_layout=False)) is None
+    # eager code's own unit must match it whole; another layout or fused ops leave an
+    # eager unit to the bands
+    fused = dataclasses.replace(measured, bytes_weights=measured.bytes_weights + 2048, ops=3)
+    assert cal.kernel_for(fused) is None
+    assert cal.fractions_for(fused) == {"conv": pytest.approx(0.5)}
     assert latency(measured, HOST, cal.fractions_for(measured)) > \
         latency(other, HOST, cal.fractions_for(other))
     doc["benchmarks"] = [benchmark_of(measured, None)]
     assert from_dict(doc).fractions_for(measured) == {"conv": pytest.approx(0.5)}
+
+
+def test_a_compiled_unit_takes_the_benchmark_of_its_matrix_products():
+    """A compiled graph's channels-last unit (its convolution fused with a batch norm and
+    an activation: more bytes, more ops) is matched to the eager benchmark of the same
+    matrix products; another shape of equal FLOPs still reads the bands."""
+    measured = conv_workload(1, "fp32", cin=64, cout=256, hw=56, kernel=1)
+    other = conv_workload(1, "fp32", cin=256, cout=64, hw=56, kernel=1)
+    doc = document({"conv": [(measured.flops, 0.5)]})
+    doc["benchmarks"] = [benchmark_of(measured, 0.04, "conv 1x1/1 64->256 @56")]
+    cal = from_dict(doc)
+    compiled = dataclasses.replace(measured, plain_layout=False, ops=3,
+                                   bytes_weights=measured.bytes_weights + 2048)
+    assert cal.kernel_for(compiled) == (pytest.approx(0.04), "conv 1x1/1 64->256 @56")
+    assert cal.fractions_for(compiled)["conv"] == pytest.approx(0.04)
+    assert cal.fractions_for(dataclasses.replace(other, plain_layout=False)) == \
+        {"conv": pytest.approx(0.5)}
+    assert from_dict(document({"conv": [(measured.flops, 0.5)]})).kernel_for(compiled) is None
 
 
 @pytest.mark.parametrize("entry, message", [
