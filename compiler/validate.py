@@ -60,18 +60,25 @@ def pipeline_text(precision: str, runtime: str, calibration: str | None,
     return f"{head}map-cpu{{device=host{cal}{alloc}{weights}}},cost"
 
 
-def predict(module, precision: str, runtime: str, calibration: str | None,
-            pinned: bool = False, gpu: str | None = None) -> dict:
-    """perf-opt's report (passes/report_data.collect) for an imported module (cloned)."""
+def costed(module, precision: str, runtime: str, calibration: str | None,
+           pinned: bool = False, gpu: str | None = None):
+    """A clone of an imported module after the pipeline that predicts the configuration."""
     from compiler.context import make_context
     from compiler.pipeline import build
-    from passes.report_data import collect
 
     work = module.clone()
     ctx = make_context()
     for p in build(pipeline_text(precision, runtime, calibration, pinned, gpu)):
         p.apply(ctx, work)
-    return collect(work)
+    return work
+
+
+def predict(module, precision: str, runtime: str, calibration: str | None,
+            pinned: bool = False, gpu: str | None = None) -> dict:
+    """perf-opt's report (passes/report_data.collect) for an imported module (cloned)."""
+    from passes.report_data import collect
+
+    return collect(costed(module, precision, runtime, calibration, pinned, gpu))
 
 
 def cast(built, precision: str, device: str = "cpu") -> tuple:

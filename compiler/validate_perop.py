@@ -15,13 +15,9 @@ unmatched with their time, so the totals still add up.
 from __future__ import annotations
 
 import statistics
-import time
 from collections import defaultdict
 
-from compiler.calibrate.timing import (
-    DEFAULT_MAX_FOREIGN, machine_busy_seconds, online_cpus, wait_until_quiet,
-)
-from compiler.quiet_stderr import without_kineto_chatter
+from compiler.calibrate.timing import DEFAULT_MAX_FOREIGN, quiet_profiles, wait_until_quiet
 from targets.op_kinds import op_kind
 
 # Inside a fused fast path (nn.MultiheadAttention's _native_multi_head_attention, the
@@ -89,7 +85,6 @@ def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAU
     flatten_events), with CPU time averaged over `runs`; the forward's time split, see
     forward_split)."""
     import torch
-    from torch.profiler import ProfilerActivity, profile
 
     from compiler.validate import cast
 
@@ -101,20 +96,7 @@ def profile_ops(built, precision: str, runs: int = 5, max_foreign: float = DEFAU
             module(*inputs)
         per_run: list[list[tuple[str, str, float]]] = []
         splits: list[tuple[float, float, float]] = []
-        attempts = busy = 0
-        while len(per_run) < runs and attempts < 4 * runs:
-            attempts += 1
-            b0, c0, t0 = machine_busy_seconds(), time.process_time(), time.perf_counter()
-            with without_kineto_chatter(), profile(activities=[ProfilerActivity.CPU]) as prof:
-                start = time.perf_counter()
-                module(*inputs)
-                forward_s = time.perf_counter() - start
-            b1, c1, t1 = machine_busy_seconds(), time.process_time(), time.perf_counter()
-            if b0 is not None and b1 is not None:
-                foreign = max(0.0, (b1 - b0) - (c1 - c0) - 0.01) / ((t1 - t0) * online_cpus())
-                if foreign > max_foreign and attempts <= 3 * runs:  # busy: redo
-                    busy += 1
-                    continue
+        for prof, forward_s in quiet_profiles(lambda: module(*inputs), runs, max_foreign):
             top = [e for e in prof.events() if e.cpu_parent is None and e.name.startswith("aten::")]
             top.sort(key=lambda e: e.time_range.start)
             per_run.append(flatten_events(top, kinds or set()))

@@ -1,6 +1,7 @@
 """`perf-validate`: run models on this machine and compare measured latency with
 perf-opt's estimate (predicted vs measured table and MAPE). Argument parsing only; the
-work is compiler/validate.py and compiler/validate_perop.py."""
+work is compiler/validate.py, compiler/validate_perop.py and
+compiler/validate_compiled_parts.py."""
 
 from __future__ import annotations
 
@@ -38,7 +39,9 @@ def make_parser() -> ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write the full result as JSON")
     p.add_argument("--per-op", metavar="MODEL",
                    help="compare per-kernel estimates with torch.profiler op times for MODEL "
-                        "(first batch and precision), instead of the model table")
+                        "(first batch and precision), instead of the model table; with "
+                        "--compile, the torch.compile'd model by part (library calls, "
+                        "generated loops, wrapper and guards) and library call")
     p.add_argument("--top", type=int, default=15, help="worst offenders listed with --per-op")
     p.add_argument("--max-foreign-load", type=float, default=0.10,
                    help="redo a sample when other processes used more than this share of the "
@@ -74,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--freeze models a CPU's prepacked weights; it does not take --device cuda")
     if args.per_op and args.device == "cuda":
         parser.error("--per-op compares with the host's profile; it does not take --device cuda")
+    if args.per_op and args.compile and (args.freeze or args.pin_allocator):
+        parser.error("--per-op with --compile profiles the default torch.compile; it does not "
+                     "take --freeze or --pin-allocator")
     from compiler.model_zoo import ZOO, ModelError
     from compiler.validate_gpu import GpuError
     from targets.calibration import CalibrationError
@@ -89,11 +95,18 @@ def main(argv: list[str] | None = None) -> int:
             # torch.profiler's Kineto logs its start/stop and a failed GPU probe on stderr;
             # only errors of its own matter here. Read when torch is first imported, below.
             os.environ.setdefault("KINETO_LOG_LEVEL", "5")
-            from compiler.validate_perop import per_op, per_op_table
+            if args.compile:
+                from compiler.validate_compiled_parts import compiled_parts, compiled_parts_table
 
-            result = per_op(args.per_op, args.batches[0], args.precisions[0], args.calibration,
-                            quiet_wait_s=args.quiet_wait, pin_allocator=args.pin_allocator)
-            sys.stdout.write(per_op_table(result, args.top))
+                result = compiled_parts(args.per_op, args.batches[0], args.precisions[0],
+                                        args.calibration, quiet_wait_s=args.quiet_wait)
+                sys.stdout.write(compiled_parts_table(result, args.top))
+            else:
+                from compiler.validate_perop import per_op, per_op_table
+
+                result = per_op(args.per_op, args.batches[0], args.precisions[0], args.calibration,
+                                quiet_wait_s=args.quiet_wait, pin_allocator=args.pin_allocator)
+                sys.stdout.write(per_op_table(result, args.top))
         else:
             from compiler.validate import default_progress, table, validate
 

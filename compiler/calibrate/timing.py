@@ -33,7 +33,7 @@ import resource
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 # A sample whose other-process share of the machine exceeds this is busy and redone.
 DEFAULT_MAX_FOREIGN = 0.10
@@ -283,3 +283,30 @@ def wait_until_quiet(max_foreign: float = DEFAULT_MAX_FOREIGN, window_s: float =
         if report:
             report(f"machine busy ({share:.0%} of it used by other processes, reference GEMM "
                    f"x{slow:.2f} its best); waiting")
+
+
+def quiet_profiles(call: Callable[[], Any], runs: int, max_foreign: float = DEFAULT_MAX_FOREIGN,
+                   record_shapes: bool = False):
+    """Yield (torch.profiler profile, wall seconds of `call`) for `runs` profiled calls
+    during which other processes used at most `max_foreign` of the machine; a disturbed
+    call is redone (up to 3 x runs times, then kept)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    from compiler.quiet_stderr import without_kineto_chatter
+
+    kept = attempts = 0
+    while kept < runs and attempts < 4 * runs:
+        attempts += 1
+        b0, c0, t0 = machine_busy_seconds(), time.process_time(), time.perf_counter()
+        with without_kineto_chatter(), profile(activities=[ProfilerActivity.CPU],
+                                                  record_shapes=record_shapes) as prof:
+            start = time.perf_counter()
+            call()
+            wall = time.perf_counter() - start
+        b1, c1, t1 = machine_busy_seconds(), time.process_time(), time.perf_counter()
+        if b0 is not None and b1 is not None and attempts <= 3 * runs:
+            foreign = max(0.0, (b1 - b0) - (c1 - c0) - 0.01) / ((t1 - t0) * online_cpus())
+            if foreign > max_foreign:
+                continue
+        kept += 1
+        yield prof, wall

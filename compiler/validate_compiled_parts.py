@@ -1,0 +1,266 @@
+"""perf-validate --per-op MODEL --compile: where a torch.compile'd graph's time goes on a
+CPU, measured and estimated, part by part.
+
+A compiled graph has no one-to-one map from graph ops to what runs: Inductor writes a
+Python wrapper that calls library kernels (oneDNN convolutions, BLAS matmuls, attention)
+and C++ loops it generated (the element-wise tails after each library call, pools, the
+copies of convolution weights into channels-last order), after Dynamo has checked its
+guards. So the comparison is by part, each measured with torch.profiler (Inductor's
+`cpp.enable_kernel_profile` names every generated loop) and estimated from the fused
+pipeline's units:
+
+  library calls      ATen ops the wrapper calls          the library units' time, less
+                                                         their weight copies and tails
+  generated loops    Inductor's C++ loops (the copies    element-wise units, library
+                     of convolution weights into         units' weight copies
+                     channels-last order among them,     (weight_layout_copy_s) and
+                     often fused into the loop that      tails (their vector time and
+                     finishes an earlier unit)           epilogue_s)
+  wrapper and guards the forward's wall time less the    compiled_call_s
+                     above: Dynamo's guards, the
+                     wrapper's Python, allocations
+
+The estimate's parts add up to its serial latency; `schedule` is what the compiled
+schedule's concurrency takes off that.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+from compiler.calibrate.timing import DEFAULT_MAX_FOREIGN, quiet_profiles, wait_until_quiet
+from targets.op_kinds import op_kind
+
+PARTS = ("library calls", "generated loops", "wrapper and guards")
+# Units a compiled CPU graph hands to a library (targets/cpu_model.LIBRARY_CLASSES, and
+# attention: Inductor calls ATen's CPU flash attention for scaled_dot_product_attention).
+LIBRARY_UNIT_CLASSES = ("conv", "depthwise_conv", "matmul", "attention")
+# What a library unit and a profiled ATen call are, for pairing them in order.
+UNIT_CALL_KINDS = {"conv": "convolution", "depthwise_conv": "convolution", "matmul": "matmul",
+                   "attention": "attention"}
+ATEN_CALL_KINDS = {"convolution": "convolution", "conv2d": "convolution", "linear": "matmul",
+                   "mm": "matmul", "bmm": "matmul", "matmul": "matmul",
+                   "scaled_dot_product_attention": "attention"}
+
+
+def estimated_parts(module) -> dict:
+    """{part: seconds} of a module after a compiled pipeline's `cost`, plus 'schedule'
+    (latency - the parts' sum, <= 0), 'latency', 'weight copies' and 'fresh pages' (inside
+    the parts) and 'calls': the library units in order, (name, call_key, seconds) each."""
+    from dialects.perf import KernelOp
+    from passes import units as U
+    from passes.cost import module_value
+    from passes.map_target import from_attribute, mapped_device, mapping_of
+    from targets import roofline
+
+    device = mapped_device(module)
+    parts: dict = dict.fromkeys(PARTS, 0.0)
+    parts["fresh pages"] = parts["weight copies"] = 0.0
+    calls = []
+    # each unit's dispatch is the wrapper's call of its kernel
+    dispatch = device.overheads.framework_dispatch_s
+    call_s = float(dispatch.value) if dispatch is not None else 0.0
+
+    def value(kernel, key: str) -> float:
+        attr = kernel.attributes.get(key)
+        return float(from_attribute(attr)) if attr is not None else 0.0
+
+    for kernel in U.units(module):
+        if not isinstance(kernel, KernelOp):
+            continue
+        workload = U.workload(kernel)
+        latency = value(kernel, "latency_s") - call_s
+        parts["wrapper and guards"] += call_s
+        parts["fresh pages"] += value(kernel, "first_touch_s")
+        if workload.op_class not in LIBRARY_UNIT_CLASSES or not workload.matrix_flops:
+            parts["generated loops"] += latency
+            continue
+        copy = value(kernel, "weight_layout_copy_s")
+        tail = 0.0
+        if value(kernel, "epilogue_bytes"):  # a generated loop finishes the unit
+            estimate = roofline.estimate(workload, mapping_of(kernel), device)
+            tail = estimate.vector_time_s + value(kernel, "epilogue_s")
+        parts["weight copies"] += copy
+        parts["generated loops"] += copy + tail
+        parts["library calls"] += latency - copy - tail
+        calls.append((U.unit_name(kernel), unit_key(workload), latency - copy - tail))
+    parts["wrapper and guards"] += float(module_value(module, "perf.compiled_call_s", 0.0))
+    latency = float(module_value(module, "perf.latency_s", 0.0))
+    parts["schedule"] = latency - sum(parts[p] for p in PARTS)
+    parts["latency"] = latency
+    parts["calls"] = calls
+    return parts
+
+
+GRAPH_EVENT = "## Call CompiledFxGraph"     # the wrapper's call of Inductor's compiled graph
+GUARD_EVENT = "TorchDynamo Cache Lookup"    # Dynamo's guard check before the graph
+GENERATED_MARK = "cpp_fused_"               # Inductor's name for a C++ loop it generated
+
+
+def call_key(name: str, input_shapes) -> str:
+    """What pairs a profiled library call with a unit: its kind, and for a convolution the
+    shapes of its input and weights (Inductor may call a block's 1x1 shortcut before its
+    3x3 layer, where the graph has them the other way round)."""
+    kind = ATEN_CALL_KINDS.get(op_kind(name), op_kind(name))
+    if kind == "convolution" and input_shapes and len(input_shapes) > 1:
+        return f"{kind} {_dims(input_shapes[0])} {_dims(input_shapes[1])}"
+    return kind
+
+
+def unit_key(workload) -> str:
+    """call_key of the library call that runs a unit."""
+    kind = UNIT_CALL_KINDS[workload.op_class]
+    conv = workload.conv
+    if kind == "convolution" and conv is not None and workload.gemms:
+        cout = workload.gemms[0].n * conv.groups
+        weight = (cout, conv.input_shape[1] // conv.groups, *conv.kernel)
+        return f"{kind} {_dims(conv.input_shape)} {_dims(weight)}"
+    return kind
+
+
+def _dims(shape) -> str:
+    return "x".join(str(int(d)) for d in shape)
+
+
+def split_profile(events, wall_s: float) -> dict:
+    """{part: seconds} of one profiled compiled forward (`events`: prof.events()), with the
+    guard check and the generated loops that only copy convolution weights as extras, and
+    'calls': the library calls in order, (ATen name, seconds) each."""
+    parts: dict = dict.fromkeys(PARTS, 0.0)
+    guards = copies = 0.0
+    calls = []
+    for e in events:
+        if e.name == GUARD_EVENT:
+            guards += e.cpu_time_total * 1e-6
+        if not e.name.startswith(GRAPH_EVENT):
+            continue
+        for child in sorted(e.cpu_children, key=lambda c: c.time_range.start):
+            seconds = child.cpu_time_total * 1e-6
+            if GENERATED_MARK in child.name:
+                parts["generated loops"] += seconds
+                # a loop named after the convolution alone holds only weight copies (Inductor
+                # also fuses such copies into the loop that finishes an earlier unit)
+                if child.name.split(GENERATED_MARK, 1)[1].rsplit("_", 1)[0] == "convolution":
+                    copies += seconds
+            else:
+                parts["library calls"] += seconds
+                calls.append((call_key(child.name, child.input_shapes), seconds))
+    parts["wrapper and guards"] = max(0.0, wall_s - parts["library calls"] - parts["generated loops"])
+    parts["guard check"] = guards
+    parts["weight-copy loops"] = copies
+    parts["wall"] = wall_s
+    parts["calls"] = calls
+    return parts
+
+
+def paired_by_key(units: list[str], calls: list[str]) -> dict[int, int]:
+    """{unit index: call index}: each unit takes the first call with its key that no earlier
+    unit took. Keys name a convolution's shapes, so a block whose shortcut Inductor calls
+    before its 3x3 layer still pairs each with its own; identical layers pair in order."""
+    free: dict[str, list[int]] = {}
+    for j, key in enumerate(calls):
+        free.setdefault(key, []).append(j)
+    match = {}
+    for i, key in enumerate(units):
+        if free.get(key):
+            match[i] = free[key].pop(0)
+    return match
+
+
+def measured_parts(built, precision: str, runs: int = 5, max_foreign: float = DEFAULT_MAX_FOREIGN,
+                   quiet_wait_s: float = 60.0) -> dict:
+    """Median over `runs` profiled forwards of the torch.compile'd model of each part
+    (split_profile; each library call's median too), and the median of as many unprofiled
+    forwards ('unprofiled')."""
+    import torch
+    import torch._inductor.config as inductor_config
+
+    from compiler.validate import cast
+
+    module, inputs = cast(built, precision)
+    # Inductor records each generated loop as a profiler event only when asked at compile time.
+    with inductor_config.patch({"cpp.enable_kernel_profile": True}), torch.inference_mode():
+        fn = torch.compile(module)
+        for _ in range(3):
+            fn(*inputs)
+        if quiet_wait_s > 0:
+            wait_until_quiet(max_foreign, timeout_s=quiet_wait_s)
+        plain = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            fn(*inputs)
+            plain.append(time.perf_counter() - start)
+        samples = [split_profile(prof.events(), wall)
+                   for prof, wall in quiet_profiles(lambda: fn(*inputs), runs, max_foreign,
+                                                    record_shapes=True)]
+    out = {key: statistics.median(s[key] for s in samples) for key in samples[0] if key != "calls"}
+    n = min(len(s["calls"]) for s in samples)
+    out["calls"] = [(samples[0]["calls"][i][0], statistics.median(s["calls"][i][1] for s in samples))
+                    for i in range(n)]
+    out["unprofiled"] = statistics.median(plain)
+    return out
+
+
+def compiled_parts(model: str, batch: int = 1, precision: str = "fp32",
+                   calibration: str | None = None, runs: int = 5,
+                   quiet_wait_s: float = 60.0) -> dict:
+    """The comparison for one model, compiled: parts, and library calls paired in order."""
+    import torch
+
+    from compiler.importer import import_model
+    from compiler.model_zoo import build
+    from compiler.validate import costed
+    from targets import host
+
+    torch.set_num_threads(host.probe().logical_cpus)
+    built = build(model, batch)
+    estimated = estimated_parts(costed(import_model(built).module, precision, "compiled", calibration))
+    measured = measured_parts(built, precision, runs, quiet_wait_s=quiet_wait_s)
+
+    units, calls = estimated.pop("calls"), measured.pop("calls")
+    match = paired_by_key([key for _, key, _ in units], [key for key, _ in calls])
+    rows = []
+    for i, (name, key, predicted) in enumerate(units):
+        call = calls[match[i]] if i in match else None
+        rows.append({"unit": name, "call": key,
+                     "predicted_s": predicted, "measured_s": call[1] if call else None,
+                     "error": (predicted - call[1]) / call[1] if call and call[1] else None})
+    used = set(match.values())
+    return {"model": model, "batch": batch, "precision": precision, "calibration": calibration,
+            "estimated": estimated, "measured": measured, "library_calls": rows,
+            "unmatched_calls": [{"name": n, "measured_s": t} for j, (n, t) in enumerate(calls)
+                                if j not in used]}
+
+
+def compiled_parts_table(result: dict, top: int = 15) -> str:
+    est, meas = result["estimated"], result["measured"]
+    ms = lambda s: f"{s * 1e3:10.3f}"  # noqa: E731
+    lines = [f"compiled parts: {result['model']} batch {result['batch']} {result['precision']} "
+             f"torch.compile (calibration: {result['calibration'] or 'none'})",
+             f"measured {meas['unprofiled'] * 1e3:.3f} ms unprofiled, {meas['wall'] * 1e3:.3f} ms "
+             f"profiled; predicted {est['latency'] * 1e3:.3f} ms", "",
+             f"{'part':<22} {'predicted ms':>12} {'measured ms':>12} {'error':>8}"]
+    for part in PARTS:
+        p, m = est[part], meas[part]
+        lines.append(f"{part:<22} {ms(p):>12} {ms(m):>12} "
+                     + (f"{(p - m) / m * 100:+7.1f}%" if m else f"{'-':>8}"))
+    lines += [f"{'schedule overlap':<22} {ms(est['schedule']):>12}",
+              "",
+              f"weight copies into channels-last order: predicted {est['weight copies'] * 1e3:.3f} ms"
+              f" (measured {meas['weight-copy loops'] * 1e3:.3f} ms in loops that only copy; the "
+              "rest run inside other loops)",
+              f"fresh pages (first touch, inside the parts): predicted {est['fresh pages'] * 1e3:.3f} ms",
+              f"Dynamo's guard check: measured {meas['guard check'] * 1e3:.3f} ms"]
+    rows = [r for r in result["library_calls"] if r["measured_s"] is not None]
+    lines += ["", f"library calls, {len(rows)} of {len(result['library_calls'])} units paired "
+                  f"with ATen calls; worst (largest |predicted - measured|):",
+              f"{'unit':<28} {'call':<40} {'predicted us':>12} {'measured us':>12} {'error':>8}"]
+    for r in sorted(rows, key=lambda r: -abs(r["predicted_s"] - r["measured_s"]))[:top]:
+        lines.append(f"{r['unit'][:28]:<28} {r['call'][:40]:<40} "
+                     f"{r['predicted_s'] * 1e6:12.1f} {r['measured_s'] * 1e6:12.1f} "
+                     f"{r['error'] * 100:+7.1f}%")
+    if result["unmatched_calls"]:
+        lines.append("unpaired library calls: " + ", ".join(
+            f"{c['name']} {c['measured_s'] * 1e6:.0f}us" for c in result["unmatched_calls"][:8]))
+    return "\n".join(lines) + "\n"

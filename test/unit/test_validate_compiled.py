@@ -1,0 +1,92 @@
+"""perf-validate --per-op MODEL --compile (compiler/validate_compiled_parts.py): how a
+profiled compiled forward splits into parts, how library calls pair with units, that the
+estimate's parts add up to its latency, and the MLP end to end. Never checks how fast this
+machine is."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from compiler.validate import costed
+from compiler.validate_compiled_parts import (
+    PARTS, compiled_parts, compiled_parts_table, estimated_parts, paired_by_key, split_profile,
+)
+from passes import units as U
+from passes.map_target import from_attribute
+
+
+def event(name: str, us: float, start: float = 0.0, children=(), shapes=()):
+    return SimpleNamespace(name=name, cpu_time_total=us, time_range=SimpleNamespace(start=start),
+                           cpu_children=list(children), input_shapes=list(shapes))
+
+
+def test_a_profiled_forward_splits_into_library_calls_loops_and_the_wrapper():
+    """Inside the compiled graph's call: ATen calls are library calls (keyed by their
+    shapes), Inductor's loops are generated loops (one named after the convolution alone
+    only copies weights), and what the wall time has beyond both is the wrapper's."""
+    graph = event("## Call CompiledFxGraph abc ##", 900.0, children=[
+        event("graph_0_cpp_fused_convolution_0", 50.0, start=1),
+        event("aten::convolution", 400.0, start=2, shapes=[[1, 64, 56, 56], [64, 64, 3, 3], []]),
+        event("graph_0_cpp_fused__native_batch_norm_legit_no_training_relu_1", 150.0, start=3),
+        event("aten::addmm", 100.0, start=4, shapes=[[10], [1, 512], [512, 10]]),
+    ])
+    parts = split_profile([event("TorchDynamo Cache Lookup", 80.0), graph], wall_s=1000e-6)
+    assert parts["library calls"] == pytest.approx(500e-6)
+    assert parts["generated loops"] == pytest.approx(200e-6)
+    assert parts["weight-copy loops"] == pytest.approx(50e-6)
+    assert parts["wrapper and guards"] == pytest.approx(300e-6)
+    assert parts["guard check"] == pytest.approx(80e-6)
+    assert parts["calls"] == [("convolution 1x64x56x56 64x64x3x3", pytest.approx(400e-6)),
+                              ("matmul", pytest.approx(100e-6))]
+
+
+def test_a_shortcut_called_before_its_block_still_pairs_with_its_own_unit():
+    units = ["convolution 1x64x56x56 128x64x3x3", "convolution 1x128x28x28 128x128x3x3",
+             "convolution 1x64x56x56 128x64x1x1", "matmul"]
+    calls = ["convolution 1x64x56x56 128x64x1x1", "convolution 1x64x56x56 128x64x3x3",
+             "convolution 1x128x28x28 128x128x3x3", "matmul", "matmul"]
+    assert paired_by_key(units, calls) == {0: 1, 1: 2, 2: 0, 3: 3}
+    # identical layers pair in order; a unit without a call stays unpaired
+    assert paired_by_key(["a", "a", "b"], ["a", "a"]) == {0: 0, 1: 1}
+
+
+def test_the_estimates_parts_add_up_to_its_latency(zoo_import):
+    """resnet18, compiled, on the probed host: every library unit (20 convolutions and the
+    classifier) is a call keyed by its shapes, the weight copies are map-cpu's, inside the
+    generated loops, and the parts plus the schedule's overlap are the latency."""
+    module = costed(zoo_import("resnet18").module, "fp32", "compiled", None)
+    parts = estimated_parts(module)
+    assert parts["latency"] == pytest.approx(sum(parts[p] for p in PARTS) + parts["schedule"])
+    assert parts["schedule"] <= 1e-12
+    assert all(parts[p] > 0 for p in PARTS)
+    keys = [key for _, key, _ in parts["calls"]]
+    assert len(keys) == 21 and keys[-1] == "matmul"
+    assert keys[0] == "convolution 1x3x224x224 64x3x7x7"
+    copies = sum(float(from_attribute(k.attributes["weight_layout_copy_s"]))
+                 for k in U.units(module) if "weight_layout_copy_s" in k.attributes)
+    assert parts["weight copies"] == pytest.approx(copies) and copies > 0
+    assert parts["generated loops"] > parts["weight copies"]
+
+
+def test_the_mlp_compiled_end_to_end():
+    res = compiled_parts("mlp", 1, "fp32", runs=2, quiet_wait_s=0)
+    rows = res["library_calls"]
+    assert [r["call"] for r in rows] == ["matmul"] * 3
+    assert all(r["measured_s"] > 0 and r["predicted_s"] > 0 for r in rows)
+    meas = res["measured"]
+    assert meas["library calls"] > 0 and meas["wrapper and guards"] >= 0
+    assert meas["guard check"] > 0 and meas["unprofiled"] > 0
+    text = compiled_parts_table(res)
+    for part in PARTS:
+        assert part in text
+    assert "guard check" in text and "library calls, 3 of 3 units paired" in text
+
+
+def test_the_cli_refuses_options_a_compiled_profile_does_not_take(capsys):
+    from tools.perf_validate import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--per-op", "mlp", "--compile", "--freeze"])
+    assert exit_.value.code == 1 and "does not take --freeze" in capsys.readouterr().err
