@@ -16,9 +16,9 @@ pipeline's units:
                      channels-last order among them,     (weight_layout_copy_s) and
                      often fused into the loop that      tails (their vector time and
                      finishes an earlier unit)           epilogue_s)
-  wrapper and guards the forward's wall time less the    compiled_call_s
-                     above: Dynamo's guards, the
-                     wrapper's Python, allocations
+  wrapper and guards the forward's wall time less the    compiled_call_s, the guard
+                     above: Dynamo's guards, the         check and each unit's
+                     wrapper's Python, allocations       dispatch
 
 The estimate's parts add up to its serial latency; `schedule` is what the compiled
 schedule's concurrency takes off that.
@@ -85,7 +85,8 @@ def estimated_parts(module) -> dict:
         parts["generated loops"] += copy + tail
         parts["library calls"] += latency - copy - tail
         calls.append((U.unit_name(kernel), unit_key(workload), latency - copy - tail))
-    parts["wrapper and guards"] += float(module_value(module, "perf.compiled_call_s", 0.0))
+    parts["wrapper and guards"] += (float(module_value(module, "perf.compiled_call_s", 0.0))
+                                    + float(module_value(module, "perf.guard_check_s", 0.0)))
     latency = float(module_value(module, "perf.latency_s", 0.0))
     parts["schedule"] = latency - sum(parts[p] for p in PARTS)
     parts["latency"] = latency
@@ -93,6 +94,8 @@ def estimated_parts(module) -> dict:
     return parts
 
 
+UNPROFILED_MIN_S = 0.2
+PROFILED_MIN_S, PROFILED_MAX_CALLS = 0.02, 50     # forwards per profile: >= 20 ms of them
 GRAPH_EVENT = "## Call CompiledFxGraph"     # the wrapper's call of Inductor's compiled graph
 GUARD_EVENT = "TorchDynamo Cache Lookup"    # Dynamo's guard check before the graph
 GENERATED_MARK = "cpp_fused_"               # Inductor's name for a C++ loop it generated
@@ -124,18 +127,19 @@ def _dims(shape) -> str:
 
 
 def split_profile(events, wall_s: float) -> dict:
-    """{part: seconds} of one profiled compiled forward (`events`: prof.events()), with the
-    guard check and the generated loops that only copy convolution weights as extras, and
-    'calls': the library calls in order, (ATen name, seconds) each."""
+    """{part: seconds} of the compiled forwards of one profile (`events`: prof.events();
+    `wall_s` their wall time), per forward, with the guard check and the generated loops
+    that only copy convolution weights as extras, and 'calls': the library calls of a
+    forward in order, (call_key, seconds) each."""
     parts: dict = dict.fromkeys(PARTS, 0.0)
-    guards = copies = 0.0
-    calls = []
-    for e in events:
-        if e.name == GUARD_EVENT:
-            guards += e.cpu_time_total * 1e-6
-        if not e.name.startswith(GRAPH_EVENT):
-            continue
-        for child in sorted(e.cpu_children, key=lambda c: c.time_range.start):
+    copies = 0.0
+    calls: list[list] = []
+    graphs = sorted((e for e in events if e.name.startswith(GRAPH_EVENT)),
+                    key=lambda e: e.time_range.start)
+    guards = sum(e.cpu_time_total for e in events if e.name == GUARD_EVENT) * 1e-6
+    for graph in graphs:
+        position = 0
+        for child in sorted(graph.cpu_children, key=lambda c: c.time_range.start):
             seconds = child.cpu_time_total * 1e-6
             if GENERATED_MARK in child.name:
                 parts["generated loops"] += seconds
@@ -145,13 +149,17 @@ def split_profile(events, wall_s: float) -> dict:
                     copies += seconds
             else:
                 parts["library calls"] += seconds
-                calls.append((call_key(child.name, child.input_shapes), seconds))
-    parts["wrapper and guards"] = max(0.0, wall_s - parts["library calls"] - parts["generated loops"])
-    parts["guard check"] = guards
-    parts["weight-copy loops"] = copies
-    parts["wall"] = wall_s
-    parts["calls"] = calls
-    return parts
+                if position == len(calls):
+                    calls.append([call_key(child.name, child.input_shapes), 0.0])
+                calls[position][1] += seconds
+                position += 1
+    n = max(1, len(graphs))
+    out = {part: seconds / n for part, seconds in parts.items()}
+    out["wrapper and guards"] = max(0.0, (wall_s - parts["library calls"]
+                                          - parts["generated loops"]) / n)
+    out.update({"guard check": guards / n, "weight-copy loops": copies / n, "wall": wall_s / n,
+                "calls": [(key, seconds / n) for key, seconds in calls]})
+    return out
 
 
 def paired_by_key(units: list[str], calls: list[str]) -> dict[int, int]:
@@ -170,9 +178,9 @@ def paired_by_key(units: list[str], calls: list[str]) -> dict[int, int]:
 
 def measured_parts(built, precision: str, runs: int = 5, max_foreign: float = DEFAULT_MAX_FOREIGN,
                    quiet_wait_s: float = 60.0) -> dict:
-    """Median over `runs` profiled forwards of the torch.compile'd model of each part
-    (split_profile; each library call's median too), and the median of as many unprofiled
-    forwards ('unprofiled')."""
+    """Median over `runs` profiles of the torch.compile'd model of each part per forward
+    (split_profile; each library call's median too), and the median unprofiled forward
+    ('unprofiled')."""
     import torch
     import torch._inductor.config as inductor_config
 
@@ -182,22 +190,36 @@ def measured_parts(built, precision: str, runs: int = 5, max_foreign: float = DE
     # Inductor records each generated loop as a profiler event only when asked at compile time.
     with inductor_config.patch({"cpp.enable_kernel_profile": True}), torch.inference_mode():
         fn = torch.compile(module)
-        for _ in range(3):
-            fn(*inputs)
+        fn(*inputs)                  # compiles
         if quiet_wait_s > 0:
             wait_until_quiet(max_foreign, timeout_s=quiet_wait_s)
-        plain = []
-        for _ in range(runs):
-            start = time.perf_counter()
-            fn(*inputs)
-            plain.append(time.perf_counter() - start)
+        # warm-up, then at least `runs` calls and UNPROFILED_MIN_S of them (a small model's
+        # first calls after compiling run several times slower)
+        plain: list[float] = []
+        for _phase in ("warm-up", "timed"):
+            plain.clear()
+            while len(plain) < runs or sum(plain) < UNPROFILED_MIN_S:
+                start = time.perf_counter()
+                fn(*inputs)
+                plain.append(time.perf_counter() - start)
+        # a profile of a few forwards in a row: the profiler's own start-up is paid per
+        # profile, which would swamp a small model's forward
+        per_profile = max(1, min(PROFILED_MAX_CALLS, round(PROFILED_MIN_S / statistics.median(plain))))
+
+        def forwards():
+            for _ in range(per_profile):
+                fn(*inputs)
+
+        # the times from profiles without shapes (recording them slows every event: MobileNetV2
+        # at batch 1 by half), the calls' shapes from one more profile
         samples = [split_profile(prof.events(), wall)
-                   for prof, wall in quiet_profiles(lambda: fn(*inputs), runs, max_foreign,
-                                                    record_shapes=True)]
+                   for prof, wall in quiet_profiles(forwards, runs, max_foreign)]
+        shaped = next(quiet_profiles(forwards, 1, max_foreign, record_shapes=True))
+        keys = [key for key, _ in split_profile(shaped[0].events(), shaped[1])["calls"]]
     out = {key: statistics.median(s[key] for s in samples) for key in samples[0] if key != "calls"}
     n = min(len(s["calls"]) for s in samples)
-    out["calls"] = [(samples[0]["calls"][i][0], statistics.median(s["calls"][i][1] for s in samples))
-                    for i in range(n)]
+    out["calls"] = [(keys[i] if i < len(keys) else samples[0]["calls"][i][0],
+                     statistics.median(s["calls"][i][1] for s in samples)) for i in range(n)]
     out["unprofiled"] = statistics.median(plain)
     return out
 

@@ -40,6 +40,18 @@ def test_a_profiled_forward_splits_into_library_calls_loops_and_the_wrapper():
     assert parts["guard check"] == pytest.approx(80e-6)
     assert parts["calls"] == [("convolution 1x64x56x56 64x64x3x3", pytest.approx(400e-6)),
                               ("matmul", pytest.approx(100e-6))]
+    # two forwards in one profile: every part per forward, each call averaged
+    faster = event("## Call CompiledFxGraph abc ##", 700.0, start=10, children=[
+        event("aten::convolution", 200.0, start=11, shapes=[[1, 64, 56, 56], [64, 64, 3, 3]]),
+        event("aten::addmm", 100.0, start=12, shapes=[[10], [1, 512], [512, 10]])])
+    two = split_profile([event("TorchDynamo Cache Lookup", 80.0), graph,
+                         event("TorchDynamo Cache Lookup", 60.0), faster], wall_s=1800e-6)
+    assert two["library calls"] == pytest.approx(400e-6)
+    assert two["generated loops"] == pytest.approx(100e-6)
+    assert two["wrapper and guards"] == pytest.approx(400e-6)
+    assert two["guard check"] == pytest.approx(70e-6) and two["wall"] == pytest.approx(900e-6)
+    assert two["calls"] == [("convolution 1x64x56x56 64x64x3x3", pytest.approx(300e-6)),
+                            ("matmul", pytest.approx(100e-6))]
 
 
 def test_a_shortcut_called_before_its_block_still_pairs_with_its_own_unit():
