@@ -27,7 +27,9 @@ Edge TPU delegate's invoke; its `program_launch_s`) is started and waited for on
 inference: program_launch_s + sync_s is added to the latency once, and each kernel pays
 only what it adds inside the program (launch_s, 0 where the program sequences its layers
 on chip). Calling a torch.compile'd graph (the compiled runtime) costs its device's
-`compiled_call_s` once per inference likewise: Dynamo's guard check and the wrapper's entry.
+`compiled_call_s` once per inference likewise (Dynamo's frame evaluation and the wrapper's
+entry), and Dynamo's guard check: `guard_check_per_parameter_s` times the model's
+parameters (units.parameters).
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ from passes.liveness import footprint
 from passes.map_target import DEVICE_ATTR, from_attribute, mapped_device, mapping_of, to_attribute
 from targets import roofline
 from targets.mapping_common import (
-    compiled_call_overhead_s, host_issue_s, launches_asynchronously, program_overhead_s,
+    compiled_call_overhead_s, guard_check_s, host_issue_s, launches_asynchronously,
+    program_overhead_s,
 )
 from targets.workload import Workload
 
@@ -160,9 +163,10 @@ class CostPass(ModulePass):
                 latency += view_s
         # A device that runs the model as one program is started once and waited for once.
         program = program_overhead_s(device)
-        # Calling a torch.compile'd graph checks its guards and enters its wrapper, once.
+        # Calling a torch.compile'd graph enters its wrapper and checks its guards, once.
         graph_call = compiled_call_overhead_s(device, runtime)
-        latency += program + graph_call
+        guards = guard_check_s(device, runtime, U.parameters(op))
+        latency += program + graph_call + guards
         self.annotate_module(op, device, costs, latency, runtime)
         if host is not None:
             op.attributes["perf.host_issue_s"] = to_attribute(host)
@@ -170,6 +174,8 @@ class CostPass(ModulePass):
             op.attributes["perf.program_overhead_s"] = to_attribute(program)
         if graph_call:
             op.attributes["perf.compiled_call_s"] = to_attribute(graph_call)
+        if guards:
+            op.attributes["perf.guard_check_s"] = to_attribute(guards)
 
     def annotate_module(self, op: ModuleOp, device, costs: list[KernelCost], latency: float, runtime: str):
         memory = footprint(op)

@@ -153,6 +153,8 @@ def collect(module: ModuleOp) -> dict:
         "host_issue_s": module_value(module, "perf.host_issue_s"),
         "program_overhead_s": module_value(module, "perf.program_overhead_s"),
         "compiled_call_s": module_value(module, "perf.compiled_call_s"),
+        "guard_check_s": module_value(module, "perf.guard_check_s"),
+        "parameters": U.parameters(module),
         "throughput_per_s": batch / latency if latency else 0.0,
         "energy_j": energy,
         "energy_per_sample_j": energy / batch if batch else energy,

@@ -42,8 +42,11 @@ def text(report: dict, top: int) -> str:
            f"compiled program and collects its result)"]
           if r.get("program_overhead_s") else []),
         *([f"  graph call     {_time(r['compiled_call_s'])}   (once per inference: torch.compile's "
-           f"guard check and wrapper)"]
+           f"frame evaluation and wrapper)"]
           if r.get("compiled_call_s") else []),
+        *([f"  guard check    {_time(r['guard_check_s'])}   (once per inference: Dynamo's guards on "
+           f"the model's {r['parameters']} parameters)"]
+          if r.get("guard_check_s") else []),
         f"  throughput     {r['throughput_per_s']:,.1f} samples/s",
         f"  energy         {_energy(r['energy_j'])} per batch, {_energy(r['energy_per_sample_j'])} per sample, "
         f"average power {r['average_power_w']:.1f} W",

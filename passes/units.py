@@ -58,6 +58,20 @@ def fx_name(op: Operation) -> str:
     return loc.desc.data if isinstance(loc, NameLoc) else ""
 
 
+# torch.export names the placeholder of a buffer b_<name> and of a lifted constant c_<name>
+# (a parameter's is p_<name>); the importer keeps that name as the graph.weight's location.
+NOT_PARAMETER_PREFIXES = ("b_", "c_")
+
+
+def parameters(module: ModuleOp) -> int:
+    """How many of the module's weights are the source model's parameters (not its buffers,
+    such as batch-norm statistics, nor lifted constants): what Dynamo's guards check one by
+    one on every call of a compiled graph. A weight without an exported name (hand-written
+    IR) counts as a parameter."""
+    return sum(1 for op in module.walk() if type(op) is graph.WeightOp
+               and not fx_name(op).startswith(NOT_PARAMETER_PREFIXES))
+
+
 def unit_name(op: Operation) -> str:
     name = op.attributes.get("name")
     if isinstance(name, StringAttr):

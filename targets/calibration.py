@@ -32,7 +32,9 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
                  "conv" of a file whose method does not say ONEDNN_PROBE_MARK timed
                  PyTorch's native path and is left out: the model prices that path itself]
     compiled_call_s (spread, optional): a one-op module torch.compile'd less the same module
-                 eager: calling a compiled graph (guard check, wrapper)   [applied]
+                 eager: calling a compiled graph (frame evaluation, wrapper)  [applied]
+    guard_check_per_parameter_s (spread, optional): Dynamo's guard check of compiled zoo
+                 models per parameter                                   [applied]
     op_classes  {op class: {precision: {"bands": [band...],
                                         "ops": {op kind: {"bands": [band...]}}}}}
         band = flops_min, flops_max, flops_center, efficiency (what map-cpu uses),
@@ -149,6 +151,7 @@ class Calibration:
     layout_reorder_bytes_per_s: float | None = None
     library_call_s: Mapping[str, float] = dataclasses.field(default_factory=dict)  # "class:prec"
     compiled_call_s: float | None = None
+    guard_check_per_parameter_s: float | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     capacities: Mapping[str, int] = dataclasses.field(default_factory=dict)  # level -> bytes
     # class -> precision -> op kind -> bands, for classes measured with several op kinds
@@ -213,6 +216,9 @@ class Calibration:
             lines.append(f"  NCHW <-> blocked layout reorder: {self.layout_reorder_bytes_per_s / 1e9:.2f} GB/s")
         if self.compiled_call_s is not None:
             lines.append(f"  compiled graph call: {self.compiled_call_s * 1e6:.1f} us beyond eager")
+        if self.guard_check_per_parameter_s is not None:
+            lines.append(f"  compiled graph guard check: {self.guard_check_per_parameter_s * 1e6:.2f} "
+                         "us per parameter")
         for level, (bw, method) in self.bandwidth.items():
             lines.append(f"  {level}: {bw.median / 1e9:.1f} GB/s ({bw.min / 1e9:.1f}-{bw.max / 1e9:.1f}; {method})")
             if level in self.capacities:
@@ -291,6 +297,10 @@ class Calibration:
             overheads = dataclasses.replace(overheads, compiled_call_s=Sourced(
                 self.compiled_call_s, src, "measured", citations=cite,
                 note="a one-op module torch.compile'd less the same module eager"))
+        if self.guard_check_per_parameter_s is not None:
+            overheads = dataclasses.replace(overheads, guard_check_per_parameter_s=Sourced(
+                self.guard_check_per_parameter_s, src, "measured", citations=cite,
+                note="Dynamo's guard check of compiled zoo models per parameter, fitted"))
         sources = dict(device.sources)
         sources[SOURCE_KEY] = self.citation
         changes: dict[str, Any] = {"memory": tuple(memory), "overheads": overheads,
@@ -560,9 +570,12 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
                             allow_zero=True).median
     if data.get("launch_overhead_s") is not None:
         launch = c.spread(data["launch_overhead_s"], "launch_overhead_s", allow_zero=True).median
-    compiled_call = None
+    compiled_call = guards = None
     if data.get("compiled_call_s") is not None:
         compiled_call = c.spread(data["compiled_call_s"], "compiled_call_s", allow_zero=True).median
+    if data.get("guard_check_per_parameter_s") is not None:
+        guards = c.spread(data["guard_check_per_parameter_s"], "guard_check_per_parameter_s",
+                          allow_zero=True).median
     if data.get("clock") is not None:
         clk = c.obj(data["clock"], "clock")
         if clk.get("measured_hz") is not None:
@@ -576,7 +589,7 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         dispatch_overhead_s=dispatch,
         launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch,
         layout_reorder_bytes_per_s=reorder, library_call_s=MappingProxyType(calls),
-        compiled_call_s=compiled_call, raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
+        compiled_call_s=compiled_call, guard_check_per_parameter_s=guards, raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
         products=MappingProxyType({product_key(*key[:2], key[3]): value
                                    for key, value in kernels.items() if key[3]}),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})

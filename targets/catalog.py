@@ -72,8 +72,9 @@ Schema of a device file (file name == device name; ``host`` is built at run time
     [energy]       tdp_w, idle_w, [peak_power_w]
     [overheads]    launch_s, sync_s, [framework_dispatch_s, first_touch_bytes_per_s,
                                       layout_reorder_bytes_per_s, program_launch_s,
-                                      compiled_call_s]
-        # compiled_call_s once per inference of a torch.compile'd graph;
+                                      compiled_call_s, guard_check_per_parameter_s]
+        # compiled_call_s once per inference of a torch.compile'd graph, and
+        # guard_check_per_parameter_s per parameter of its model;
         # launch_s per kernel; program_launch_s (+ sync_s) once per inference where the
         # device runs the whole model as one compiled program
     [power_modes.<name>]   description,

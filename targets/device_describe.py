@@ -123,6 +123,9 @@ def describe(device: Device) -> str:
     if o.compiled_call_s is not None:
         lines.append(f"  compiled graph call (once per inference) "
                      f"{_fig(o.compiled_call_s, lambda v: format_si(v, 's'))}")
+    if o.guard_check_per_parameter_s is not None:
+        lines.append(f"  compiled graph guard check per parameter "
+                     f"{_fig(o.guard_check_per_parameter_s, lambda v: format_si(v, 's'))}")
     if d.power_modes:
         lines.append(f"power modes (default {d.default_power_mode}):")
         for mode in d.power_modes.values():

@@ -252,6 +252,14 @@ def compiled_call_overhead_s(device: Device, runtime: str) -> float:
     return float(fig.value) if runtime == "compiled" and fig is not None else 0.0
 
 
+def guard_check_s(device: Device, runtime: str, parameters: int) -> float:
+    """Dynamo's guard check on one call of a torch.compile'd graph of a model with
+    `parameters` parameters (its guard_check_per_parameter_s each) for the compiled
+    runtime on a device that has the figure; 0 otherwise."""
+    fig = device.overheads.guard_check_per_parameter_s
+    return float(fig.value) * parameters if runtime == "compiled" and fig is not None else 0.0
+
+
 def host_issue_s(device: Device, launch_s: float, eager: bool) -> float:
     """Host time to issue one kernel: the launch, plus the framework's dispatch in eager
     code (a compiled graph calls its kernels directly)."""

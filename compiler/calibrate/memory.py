@@ -188,33 +188,6 @@ def library_calls(timer: Timer, precisions: list[str], dispatch_s: float) -> tup
     return out, raw
 
 
-def compiled_call_overhead(timer: Timer) -> tuple[dict | None, dict]:
-    """(spread of seconds, raw timings) that calling a torch.compile'd graph adds to the same
-    code run eagerly: a one-op module (x + 1 on 8 elements) compiled, less it eager. What
-    remains is Dynamo's frame evaluation and guard check and the compiled wrapper's entry,
-    paid once per call of a compiled model. None (with the reason) where torch.compile fails
-    (Inductor needs a C++ compiler)."""
-    import torch
-
-    class AddOne(torch.nn.Module):
-        def forward(self, x):
-            return x + 1
-
-    module, x = AddOne().eval(), torch.randn(8)
-    try:
-        compiled = torch.compile(module)
-        with torch.inference_mode():
-            compiled(x)
-    except Exception as err:  # no toolchain, an unsupported platform: no figure
-        return None, {"failed": f"{type(err).__name__}: {str(err).splitlines()[0][:200] if str(err) else ''}"}
-    with torch.inference_mode():
-        eager = timer.measure(lambda: module(x))
-        graph = timer.measure(lambda: compiled(x))
-    values = [max(0.0, tc - te) for tc, te in zip(sorted(graph.times), sorted(eager.times))]
-    return _spread(values), {"compiled": graph.summary(), "eager": eager.summary(),
-                             "module": "x + 1 on 8 FP32 elements"}
-
-
 # (channels, height = width) of activations typical of the zoo's convolutions, 0.1-5 MB
 REORDER_SHAPES = ((64, 56), (144, 56), (256, 28), (96, 112), (384, 14), (960, 7))
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Sequence
 
-from compiler.calibrate import machine, memory
+from compiler.calibrate import compiled_graph, machine, memory
 from compiler.calibrate.progress import Progress
 from compiler.calibrate.suite import Bench, suite
 from compiler.model_zoo import torch_dtype
@@ -43,12 +43,15 @@ class Settings:
     min_time_s: float
     warmup: int
     measure_clock: bool
+    guard_models: tuple[str, ...] = compiled_graph.GUARD_MODELS   # zoo models Dynamo traces
+
 
 
 PRESET_SETTINGS = {
     "full": Settings(repeats=7, min_time_s=0.05, warmup=3, measure_clock=True),
     "quick": Settings(repeats=3, min_time_s=0.02, warmup=2, measure_clock=True),
-    "tiny": Settings(repeats=2, min_time_s=0.002, warmup=1, measure_clock=False),
+    "tiny": Settings(repeats=2, min_time_s=0.002, warmup=1, measure_clock=False,
+                     guard_models=("mlp",)),
 }
 
 
@@ -140,7 +143,9 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
     bar.step("library calls")
     calls, calls_raw = memory.library_calls(timer, precisions, dispatch["median"])
     bar.step("compiled graph call")
-    compiled_call, compiled_raw = memory.compiled_call_overhead(timer)
+    compiled_call, compiled_raw = compiled_graph.compiled_call_overhead(timer)
+    bar.step("Dynamo's guard check")
+    guard, guard_raw = compiled_graph.guard_check(settings.guard_models)
     allocator = memory.pin_allocator()
 
     results = []
@@ -192,7 +197,8 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
         "dispatch_overhead_bare_op_s": bare,
         "launch_overhead_s": launch,
         "overhead_timing": {"dispatch": dispatch_raw, "launch": launch_raw,
-                            "library_calls": calls_raw, "compiled_call": compiled_raw},
+                            "library_calls": calls_raw, "compiled_call": compiled_raw,
+                            "guard_check": guard_raw},
         "bandwidth": bw,
         "first_touch": touch,
         "layout_reorder": reorder,
@@ -201,6 +207,7 @@ def calibrate(preset: str = "full", repeats: int | None = None, precisions: Sequ
                                "nn.Module (compiler/calibrate/memory.LIBRARY_CALLS) less the "
                                f"module dispatch overhead; {ONEDNN_PROBE_MARK}",
         "compiled_call_s": compiled_call,
+        "guard_check_per_parameter_s": guard,
         "op_classes": {},
         "benchmarks": results,
     }

@@ -137,6 +137,11 @@ def test_tiny_run_writes_the_documented_schema(tiny_run):
         assert 0 < doc["compiled_call_s"]["median"] < 1e-3
         assert doc["overhead_timing"]["compiled_call"]["compiled"]["median_s"] > \
             doc["overhead_timing"]["compiled_call"]["eager"]["median_s"]
+    # Dynamo's guard check of the MLP (6 parameters), per parameter, whatever compiles it
+    guards = doc["guard_check_per_parameter_s"]
+    assert 0 < guards["min"] <= guards["median"] <= guards["max"] < 1e-4
+    assert [(m["model"], m["parameters"]) for m in
+            doc["overhead_timing"]["guard_check"]["models"]] == [("mlp", 6)]
     # NCHW <-> channels-last copies, both ways, in every measured precision
     reorder = doc["layout_reorder"]
     assert 0 < reorder["bytes_per_s"]["min"] <= reorder["bytes_per_s"]["median"] <= reorder["bytes_per_s"]["max"]
@@ -689,20 +694,38 @@ def test_a_calibrated_pipeline_is_slower_with_lower_efficiencies(tmp_path):
     assert run(low) > run(None) > run(high)
 
 
-def test_a_compiled_graph_call_is_paid_once_per_inference_of_a_compiled_model(tmp_path):
-    """A calibration measured 9 us for calling a torch.compile'd graph: the fused (compiled)
-    pipeline's latency grows by exactly that, once, and the report says so; eager code
-    does not pay it."""
+def resnet18_costed(tmp_path):
+    """run(calibration document, fused) -> the shipped resnet18 example after
+    [fuse,]assign-precision,map-cpu{device=host calibration=that document},cost."""
     from compiler.context import make_context
     from compiler.pipeline import build
     from compiler.source import parse_chunk, split_chunks
-    from passes.cost import module_value
-    from passes.report_data import collect
-    from passes.report_render import text as render
 
     source = (ROOT / "examples" / "resnet18.mlir").read_text()
     ctx = make_context()
     base = parse_chunk(ctx, split_chunks(str(ROOT / "examples" / "resnet18.mlir"), source, False)[0])
+
+    def run(cal: dict, fused: bool):
+        module = base.clone()
+        path = write(tmp_path, cal, f"{id(cal)}.json")
+        spec = (("fuse," if fused else "") + "assign-precision{default=fp32},"
+                f"map-cpu{{device=host calibration={path}}},cost")
+        for p in build(spec):
+            p.apply(ctx, module)
+        return module
+
+    return run
+
+
+def test_a_compiled_graph_call_is_paid_once_per_inference_of_a_compiled_model(tmp_path):
+    """A calibration measured 9 us for calling a torch.compile'd graph: the fused (compiled)
+    pipeline's latency grows by exactly that, once, and the report says so; eager code
+    does not pay it."""
+    from passes.cost import module_value
+    from passes.report_data import collect
+    from passes.report_render import text as render
+
+    run = resnet18_costed(tmp_path)
     # a file without the figure leaves the device's (the probed host has a measured default)
     unmeasured = document(dispatch=2e-6)
     assert from_dict(unmeasured).compiled_call_s is None
@@ -714,15 +737,6 @@ def test_a_compiled_graph_call_is_paid_once_per_inference_of_a_compiled_model(tm
     assert float(dev.overheads.compiled_call_s.value) == 9e-6
     assert dev.overheads.compiled_call_s.kind == "measured"
 
-    def run(cal: dict, fused: bool):
-        module = base.clone()
-        path = write(tmp_path, cal, f"{id(cal)}.json")
-        spec = (("fuse," if fused else "") + "assign-precision{default=fp32},"
-                f"map-cpu{{device=host calibration={path}}},cost")
-        for p in build(spec):
-            p.apply(ctx, module)
-        return module
-
     compiled, without = run(timed, True), run(plain, True)
     assert module_value(compiled, "perf.latency_s") - module_value(without, "perf.latency_s") == \
         pytest.approx(9e-6)
@@ -731,6 +745,37 @@ def test_a_compiled_graph_call_is_paid_once_per_inference_of_a_compiled_model(tm
     assert "graph call" in render(report, top=3)
     eager = run(timed, False)
     assert module_value(eager, "perf.compiled_call_s") is None
+    assert module_value(eager, "perf.latency_s") == pytest.approx(
+        module_value(run(plain, False), "perf.latency_s"))
+
+
+def test_the_guard_check_is_paid_per_parameter_by_a_compiled_model(tmp_path):
+    """A calibration measured Dynamo's guards at 5 us per parameter: the compiled pipeline
+    of resnet18 (62 parameters; its 60 batch-norm buffers are not guarded one by one)
+    grows by 62 x 5 us against a file that measured 0, the report says so, and eager code
+    pays nothing; a file without the figure keeps the host's measured default."""
+    from passes.cost import module_value
+    from passes.report_data import collect
+    from passes.report_render import text as render
+    from passes.units import parameters
+
+    run = resnet18_costed(tmp_path)
+    assert parameters(run(document(), False)) == 62
+    unmeasured = document(dispatch=2e-6)
+    assert from_dict(unmeasured).apply(HOST).overheads.guard_check_per_parameter_s == \
+        HOST.overheads.guard_check_per_parameter_s
+    timed = dict(unmeasured, guard_check_per_parameter_s=spread(5e-6))
+    plain = dict(unmeasured, guard_check_per_parameter_s=spread(0.0))
+    assert from_dict(timed).apply(HOST).overheads.guard_check_per_parameter_s.kind == "measured"
+
+    compiled = run(timed, True)
+    assert module_value(compiled, "perf.latency_s") - module_value(run(plain, True), "perf.latency_s") \
+        == pytest.approx(62 * 5e-6)
+    report = collect(compiled)
+    assert report["guard_check_s"] == pytest.approx(62 * 5e-6) and report["parameters"] == 62
+    assert "Dynamo's guards on the model's 62 parameters" in render(report, top=3)
+    eager = run(timed, False)
+    assert module_value(eager, "perf.guard_check_s") is None
     assert module_value(eager, "perf.latency_s") == pytest.approx(
         module_value(run(plain, False), "perf.latency_s"))
 
