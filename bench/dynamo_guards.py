@@ -4,9 +4,9 @@ charging it per parameter.
 
 For each model (batch 1, FP32, random weights): torch.compile with Dynamo's eager backend
 (the guards do not depend on the backend), the profiler's "TorchDynamo Cache Lookup" per
-call (median of 7 after warm-up), the model's parameters, buffers and modules, and the
+call (10 calls in a row per profile, median of 7 profiles after warm-up), the model's parameters, buffers and modules, and the
 number of guards torch._dynamo.explain reports. Then the one figure per parameter that
-minimises the squared relative error over the models, with each model's error.
+minimises the squared error in seconds over the models, with each model's error.
 
     .venv/bin/python bench/dynamo_guards.py
     .venv/bin/python bench/dynamo_guards.py resnet18 mobilenet_v2 --json guards.json

@@ -179,8 +179,8 @@ class Overheads:
     # Dynamo's guard check on every call of a compiled graph, per parameter of the model it
     # compiled (each parameter tensor and the module attributes around it are guarded:
     # about 20 guards per convolution + batch norm). Measured by perf-calibrate and
-    # bench/dynamo_guards.py (Zen 5 VM, torch 2.14.1: 4.2 us, within 31% for eleven zoo
-    # models); no datasheet gives it.
+    # bench/dynamo_guards.py (Zen 5 VM, torch 2.14.1: 4.7 us, eleven zoo models from -26%
+    # to +44% of it); no datasheet gives it.
     guard_check_per_parameter_s: Sourced | None = None
 
 
