@@ -1,6 +1,6 @@
 """Eager convolutions of equal FLOPs and growing weights: measured time on this machine
 next to map-cpu's estimate for `device=host` (optionally calibrated) and the share of it
-that is the per-call weight reorder (targets/cpu_model.py, REORDERED_CLASSES).
+that is the per-call weight reorder (targets/cpu_copies.py, REORDERED_CLASSES).
 
     .venv/bin/python bench/conv_weight_reorder.py
     .venv/bin/python bench/conv_weight_reorder.py --calibration targets/calibrations/ci-host-xeon-2core.json

@@ -33,7 +33,7 @@ from compiler.calibrate.timing import DEFAULT_MAX_FOREIGN, quiet_profiles, wait_
 from targets.op_kinds import op_kind
 
 PARTS = ("library calls", "generated loops", "wrapper and guards")
-# Units a compiled CPU graph hands to a library (targets/cpu_model.LIBRARY_CLASSES, and
+# Units a compiled CPU graph hands to a library (targets/cpu_copies.LIBRARY_CLASSES, and
 # attention: Inductor calls ATen's CPU flash attention for scaled_dot_product_attention).
 LIBRARY_UNIT_CLASSES = ("conv", "depthwise_conv", "matmul", "attention")
 # What a library unit and a profiled ATen call are, for pairing them in order.

@@ -21,8 +21,8 @@ from xdsl.ir import Operation, SSAValue
 from dialects import graph
 from passes import units as U
 from passes import work as W
-from targets import cpu_model, glibc_heap
-from targets.cpu_model import copies_result_to_nchw, copies_source
+from targets import cpu_copies, glibc_heap
+from targets.cpu_copies import copies_result_to_nchw, copies_source
 from targets.workload import ConvGeometry
 
 # (convolution, precision) -> whether eager PyTorch runs it on its native path on the device
@@ -161,7 +161,7 @@ def allocator_calls(step: Step, plain_layout: bool = True,
     - a oneDNN convolution on channels-last activations (a compiled graph) copies only
       its weights, from the channels-last copy the graph makes of them first (unless their
       order is the same: depthwise and 1x1 kernels);
-    - a convolution on PyTorch's native path (targets/cpu_model.runs_on_onednn), eager or
+    - a convolution on PyTorch's native path (targets/cpu_copies.runs_on_onednn), eager or
       compiled, allocates the columns it unfolds its input into (unless it reads the input
       as is), then its output, and frees the columns (ConvolutionMM2d.cpp, slow_conv2d_forward);
     - with prepacked weights no convolution copies its weights;
@@ -176,18 +176,18 @@ def allocator_calls(step: Step, plain_layout: bool = True,
         precision = U.unit_precision(step.unit)
         geometry = W.conv_geometry(op)
         # A compiled graph first copies the weights into a channels-last buffer of its own
-        # and frees it after the call (cpu_model.copies_weights_channels_last).
+        # and frees it after the call (cpu_copies.copies_weights_channels_last).
         before, after = [], []
         # oneDNN's blocked copy of the weights, made and dropped within the call
         weight_alloc, weight_free = (([], []) if prepacked else
                                      ([("alloc", weights, t.bytes_weights)], [("free", weights)]))
-        if not prepacked and cpu_model.copies_weights_channels_last(geometry, plain_layout):
+        if not prepacked and cpu_copies.copies_weights_channels_last(geometry, plain_layout):
             copy = object()
             before = [("alloc", copy, W.value_bytes(op.operands[1], precision))]
             after = [("free", copy)]
         if native_conv is not None and geometry is not None and native_conv(geometry, precision):
             columns = object()
-            nbytes = cpu_model.unfold_bytes(geometry, precision)
+            nbytes = cpu_copies.unfold_bytes(geometry, precision)
             if not nbytes:
                 return before + outputs + after + frees
             return (before + [("alloc", columns, nbytes)] + outputs + [("free", columns)]

@@ -12,7 +12,7 @@ from xdsl.ir import Operation
 
 from passes.liveness import Schedule, fresh_pages
 from passes.map_target import MapPass
-from targets import cpu_model
+from targets import cpu_copies
 from targets.catalog import Device
 
 
@@ -63,7 +63,7 @@ class MapCpuPass(MapPass):
     def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, int]:
         # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
         def native(conv, precision: str) -> bool:
-            return not cpu_model.runs_on_onednn(conv, precision, device)
+            return not cpu_copies.runs_on_onednn(conv, precision, device)
         return fresh_pages(plan, pinned=self.allocator == "pinned", plain_layout=plain_layout,
                            native_conv=native, prepacked=self.weights == "prepacked")
 
@@ -75,5 +75,5 @@ class MapCpuPass(MapPass):
         total = 0
         for w in workloads:
             w = dataclasses.replace(w, plain_layout=plain_layout)
-            total += w.bytes_moved + sum(cpu_model.per_call_copies(w, device, amx=False))
+            total += w.bytes_moved + sum(cpu_copies.per_call_copies(w, device, amx=False))
         return total

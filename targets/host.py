@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from targets import cpu_model
+from targets import cpu_copies
 from targets.catalog import Device, build_device
 
 SYSFS_CPU = Path("/sys/devices/system/cpu")
@@ -396,7 +396,7 @@ def _library_calls(flags: set[str]) -> dict:
         "conv:fp32": _fig(47.2e-6, "xeon_calibration", "measured", note="conv:bf16's figure"),
         "depthwise_conv:fp32": _fig(51.6e-6, "xeon_calibration", "measured"),
     }
-    if flags & cpu_model.ONEDNN_BF16_ISA:
+    if flags & cpu_copies.ONEDNN_BF16_ISA:
         calls |= {"conv:bf16": _fig(47.2e-6, "xeon_calibration", "measured"),
                   "depthwise_conv:bf16": _fig(52.0e-6, "xeon_calibration", "measured"),
                   "matmul:bf16": _fig(23.5e-6, "xeon_calibration", "measured")}

@@ -39,7 +39,7 @@ class Gemm:
 @dataclass(frozen=True)
 class ConvGeometry:
     """What PyTorch reads of a convolution to pick the library that runs it (oneDNN or its
-    native im2col + BLAS path, targets/cpu_model.runs_on_onednn) and what the native path
+    native im2col + BLAS path, targets/cpu_copies.runs_on_onednn) and what the native path
     unfolds: the input's N, C, H, W and the kernel, stride, padding, dilation, groups."""
 
     input_shape: tuple[int, int, int, int]

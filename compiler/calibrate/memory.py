@@ -149,7 +149,7 @@ def first_touch(timer: Timer, size: int = 64 * MIB) -> dict:
 # uses oneDNN for a BF16 GEMM of more than 16^3 multiply-adds, mkldnn_gemm_min_size in
 # aten/src/ATen/native/mkldnn/Matmul.cpp). The convolution is a strided 1x1 at batch 2: PyTorch
 # sends FP32 to oneDNN only when it is strided (or wider, or threaded) and batched (or grouped,
-# or large) (targets/cpu_model.runs_on_onednn); at batch 1 on a 1x1 input the probe took the
+# or large) (targets/cpu_copies.runs_on_onednn); at batch 1 on a 1x1 input the probe took the
 # native path, which model convolutions mostly do not (files before 2026-12-03: FP32 "conv"
 # 2-5 us, where oneDNN costs 41-45 us on the Zen 5 VM). BF16 convolutions ~42-50 us, BF16
 # linear 19-28 us (Zen 5 and Xeon VMs). An FP32 linear goes to the BLAS (oneMKL sgemm), not

@@ -117,14 +117,14 @@ def test_an_eager_convolution_on_pytorchs_native_path_allocates_no_copies():
     copy for oneDNN (2 or 3 buffers), depthwise layers always."""
     from passes import work as W
     from passes.liveness import allocator_calls
-    from targets import cpu_model
+    from targets import cpu_copies
     from targets.catalog import load_device
 
     i7 = load_device("i7-12700k")
     extra = {}
     for op, work, step in mobilenet_conv_steps("fp32"):
-        native = not cpu_model.runs_on_onednn(W.conv_geometry(op), "fp32", i7)
-        calls = allocator_calls(step, native_conv=lambda c, prec: not cpu_model.runs_on_onednn(c, prec, i7))
+        native = not cpu_copies.runs_on_onednn(W.conv_geometry(op), "fp32", i7)
+        calls = allocator_calls(step, native_conv=lambda c, prec: not cpu_copies.runs_on_onednn(c, prec, i7))
         extra.setdefault((work.op_class, native), set()).add(extra_allocs(calls, step))
     assert extra[(W.CONV, True)] == {0}
     assert extra[(W.CONV, False)] == {2, 3}

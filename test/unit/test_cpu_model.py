@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import pytest
 
-from targets import cpu_model, roofline
+from targets import cpu_copies, cpu_model, roofline
 from targets.catalog import load_device
 from targets.mapping_common import PrecisionNotSupportedError
 from test_roofline import conv_workload, elementwise_workload, gemm_workload, run
@@ -244,7 +244,7 @@ def test_pytorch_picks_the_convolution_library_as_its_heuristic_says(
     from targets.workload import ConvGeometry
     device = _one_core(I7) if device == "one core" else device
     conv = ConvGeometry(shape, (kernel, kernel), (stride, stride), groups=groups)
-    assert cpu_model.runs_on_onednn(conv, precision, device) is onednn
+    assert cpu_copies.runs_on_onednn(conv, precision, device) is onednn
 
 
 def test_a_native_convolution_pays_no_onednn_call_or_copies_but_unfolds_its_input():

@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import pytest
 
-from targets import cpu_model, gpu_model, kpu_model, roofline, tpu_model
+from targets import cpu_copies, cpu_model, gpu_model, kpu_model, roofline, tpu_model
 from targets.catalog import Device, list_devices, load_device
 from targets.precision import storage_bytes
 from targets.workload import ConvGeometry, Gemm, Workload
@@ -361,7 +361,7 @@ def test_cpu_eager_bf16_convolution_copies_its_result_once_more():
     m = cpu_model.map_workload(bf16, spr)
     assert m.details["activation_reorder_bytes"] == src + 2 * out
     assert m.details["activation_reorder_s"] == pytest.approx(
-        sum(cpu_model._copy_s(spr, b, m.units_used) for b in (src, out, out)))
+        sum(cpu_copies.copy_s(spr, b, m.units_used) for b in (src, out, out)))
     fp32 = cpu_model.map_workload(conv_workload(1, "fp32", cin=64, cout=256, kernel=1), spr)
     assert fp32.details["activation_reorder_bytes"] == 2 * src + 2 * out   # 4-byte elements
     dw = dataclasses.replace(conv_workload(1, "bf16", cin=96, cout=96, hw=56),
@@ -371,9 +371,9 @@ def test_cpu_eager_bf16_convolution_copies_its_result_once_more():
         dw.bytes_in + dw.bytes_out
     compiled = cpu_model.map_workload(dataclasses.replace(bf16, plain_layout=False), spr)
     assert compiled.details["activation_reorder_bytes"] == 0
-    assert cpu_model.copies_result_to_nchw("conv", "bf16")
-    assert not cpu_model.copies_result_to_nchw("depthwise_conv", "bf16")
-    assert not cpu_model.copies_result_to_nchw("conv", "fp32")
+    assert cpu_copies.copies_result_to_nchw("conv", "bf16")
+    assert not cpu_copies.copies_result_to_nchw("depthwise_conv", "bf16")
+    assert not cpu_copies.copies_result_to_nchw("conv", "fp32")
 
 
 def test_cpu_eager_fp32_image_source_is_read_as_is():
