@@ -212,11 +212,13 @@ def transposing_copy_s(device: Device, nbytes: int, cores: int, source=None) -> 
     return copy_s(device, nbytes, cores, source)
 
 
-def copy_s(device: Device, nbytes: int, cores: int, source=None) -> float:
+def copy_s(device: Device, nbytes: int, cores: int, source=None, footprint: int = 0) -> float:
     """Time to read `nbytes` (from `source`, or the level that holds them) and write a copy
-    to the level that holds the copy: one reorder pass, not overlapped with computation."""
+    to the level that holds the copy (or, given the pass's `footprint`, the level that
+    holds that many bytes): one reorder pass, not overlapped with computation."""
     if not nbytes:
         return 0.0
-    copy = serving_level(device, nbytes, per_unit_bytes=nbytes / cores)
+    held = max(nbytes, footprint)
+    copy = serving_level(device, held, per_unit_bytes=held / cores)
     return (nbytes / (source or copy).achievable_bandwidth_bytes_per_s
             + nbytes / copy.achievable_bandwidth_bytes_per_s)
