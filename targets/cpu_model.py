@@ -148,27 +148,34 @@ def blas_code_path_fraction(workload: Workload, device: Device, computed_as: str
 EAGER_BF16_CONV_SPEEDUP = 1.8
 
 
-# The tail's arithmetic is priced at the vector unit's default rate, except for ops that
-# evaluate exponentials (the flop counts of passes/work.py give exp one FLOP; vectorized, it
-# is a range reduction and a polynomial, ~10-20 instructions): in a compiled graph's loop
-# these are compute-bound as in eager code, so a calibration's measurement of the kind
-# prices them. Inductor's BN + SiLU loop over 1x96x112x112 FP32 channels-last on the Zen 5
-# VM: 316 us, against 117 us for BN + ReLU and 69 us for a copy (eager SiLU's fitted
-# efficiency, 0.065 of the vector peak, gives ~200 us for its part).
+# A compiled graph's tail is a loop Inductor generates, and it runs at about the rate eager
+# PyTorch's kernel of each op does, far below the vector unit's default share: its batch
+# norm + ReLU6 over 8x144x56x56 channels-last on the Zen 5 VM takes 0.69 ms in FP32 and 0.73
+# ms in BF16 (5 G elements/s, hot; a copy of the same tensor 0.32 and 0.09 ms), over
+# 8x96x112x112 BF16 1.88 ms against 1.62 ms for the two eager ops (the default, half the
+# vector peak, gave a tenth of that). Exponentials (SiLU, sigmoid, GELU: passes/work.py gives
+# exp one FLOP; vectorized it is ~10-20 instructions) likewise: BN + SiLU over 1x96x112x112
+# FP32 takes 316 us, BN + ReLU 117 us. So the tail's ops of each kind a calibration measured
+# run at that kind's rate. A frozen graph (prepacked weights) applies its tail as oneDNN
+# post-ops on results still in registers: there only the exponentials keep their kind's
+# rate.
 EXPONENTIAL_KINDS = frozenset({"silu", "sigmoid", "gelu", "tanh", "softmax", "elu", "mish",
                                "exp", "log", "erf"})
 
 
 def compiled_tail_efficiency(workload: Workload, calibration: TypingMapping[str, float] | None,
                              default: float, core_share: float) -> float:
-    """Vector efficiency of a compiled unit whose tail holds measured exponential kinds:
-    its vector FLOPs over the time of each part at its rate (measured kinds at their
-    calibrated fraction times the share of cores the loop uses, the rest at `default`)."""
+    """Vector efficiency of a compiled unit's tail: its vector FLOPs over the time of each
+    part at its rate (the kinds a calibration measured at their fraction times the share of
+    cores the loop uses; for prepacked weights only the exponential kinds; the rest at
+    `default`)."""
     if not calibration or not workload.vector_flops:
         return default
     seconds = float(workload.vector_flops) / default   # in units of 1 / (vector peak)
     for kind, flops in workload.tail:
-        measured = calibration.get(f"kind:{kind}") if kind in EXPONENTIAL_KINDS else None
+        if workload.prepacked and kind not in EXPONENTIAL_KINDS:
+            continue
+        measured = calibration.get(f"kind:{kind}")
         if measured:
             seconds += flops / clamp_fraction(measured * core_share) - flops / default
     return clamp_fraction(workload.vector_flops / seconds)
