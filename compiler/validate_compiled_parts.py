@@ -29,14 +29,14 @@ from __future__ import annotations
 import statistics
 import time
 
+from compiler.calibrate.compiled_graph import GUARD_EVENT
 from compiler.calibrate.timing import DEFAULT_MAX_FOREIGN, quiet_profiles, wait_until_quiet
 from targets.op_kinds import op_kind
 
 PARTS = ("library calls", "generated loops", "wrapper and guards")
-# Units a compiled CPU graph hands to a library (targets/cpu_copies.LIBRARY_CLASSES, and
-# attention: Inductor calls ATen's CPU flash attention for scaled_dot_product_attention).
-LIBRARY_UNIT_CLASSES = ("conv", "depthwise_conv", "matmul", "attention")
-# What a library unit and a profiled ATen call are, for pairing them in order.
+# The units a compiled CPU graph hands to a library (targets/cpu_copies.LIBRARY_CLASSES, and
+# attention: Inductor calls ATen's CPU flash attention for scaled_dot_product_attention), and
+# what a library unit and a profiled ATen call are, for pairing them.
 UNIT_CALL_KINDS = {"conv": "convolution", "depthwise_conv": "convolution", "matmul": "matmul",
                    "attention": "attention"}
 ATEN_CALL_KINDS = {"convolution": "convolution", "conv2d": "convolution", "linear": "matmul",
@@ -50,8 +50,7 @@ def estimated_parts(module) -> dict:
     the parts) and 'calls': the library units in order, (name, call_key, seconds) each."""
     from dialects.perf import KernelOp
     from passes import units as U
-    from passes.cost import module_value
-    from passes.map_target import from_attribute, mapped_device, mapping_of
+    from passes.map_target import attribute_value, mapped_device, mapping_of
     from targets import roofline
 
     device = mapped_device(module)
@@ -63,8 +62,7 @@ def estimated_parts(module) -> dict:
     call_s = float(dispatch.value) if dispatch is not None else 0.0
 
     def value(kernel, key: str) -> float:
-        attr = kernel.attributes.get(key)
-        return float(from_attribute(attr)) if attr is not None else 0.0
+        return float(attribute_value(kernel, key, 0.0))
 
     for kernel in U.units(module):
         if not isinstance(kernel, KernelOp):
@@ -73,7 +71,7 @@ def estimated_parts(module) -> dict:
         latency = value(kernel, "latency_s") - call_s
         parts["wrapper and guards"] += call_s
         parts["fresh pages"] += value(kernel, "first_touch_s")
-        if workload.op_class not in LIBRARY_UNIT_CLASSES or not workload.matrix_flops:
+        if workload.op_class not in UNIT_CALL_KINDS or not workload.matrix_flops:
             parts["generated loops"] += latency
             continue
         copy = value(kernel, "weight_layout_copy_s")
@@ -85,9 +83,8 @@ def estimated_parts(module) -> dict:
         parts["generated loops"] += copy + tail
         parts["library calls"] += latency - copy - tail
         calls.append((U.unit_name(kernel), unit_key(workload), latency - copy - tail))
-    parts["wrapper and guards"] += (float(module_value(module, "perf.compiled_call_s", 0.0))
-                                    + float(module_value(module, "perf.guard_check_s", 0.0)))
-    latency = float(module_value(module, "perf.latency_s", 0.0))
+    parts["wrapper and guards"] += value(module, "perf.compiled_call_s") + value(module, "perf.guard_check_s")
+    latency = value(module, "perf.latency_s")
     parts["schedule"] = latency - sum(parts[p] for p in PARTS)
     parts["latency"] = latency
     parts["calls"] = calls
@@ -97,7 +94,6 @@ def estimated_parts(module) -> dict:
 UNPROFILED_MIN_S = 0.2
 PROFILED_MIN_S, PROFILED_MAX_CALLS = 0.02, 50     # forwards per profile: >= 20 ms of them
 GRAPH_EVENT = "## Call CompiledFxGraph"     # the wrapper's call of Inductor's compiled graph
-GUARD_EVENT = "TorchDynamo Cache Lookup"    # Dynamo's guard check before the graph
 GENERATED_MARK = "cpp_fused_"               # Inductor's name for a C++ loop it generated
 
 

@@ -49,7 +49,7 @@ from passes.annotate_deps import build_dag
 from passes.diagnostic import DiagnosticError
 from passes.fuse import FUSED_ATTR
 from passes.liveness import footprint
-from passes.map_target import DEVICE_ATTR, from_attribute, mapped_device, mapping_of, to_attribute
+from passes.map_target import DEVICE_ATTR, attribute_value, mapped_device, mapping_of, to_attribute
 from targets import roofline
 from targets.mapping_common import (
     compiled_call_overhead_s, guard_check_s, host_issue_s, launches_asynchronously,
@@ -218,6 +218,6 @@ def estimate_attributes(estimate: roofline.Estimate) -> dict:
 
 
 def module_value(op: ModuleOp, key: str, default=None):
-    attr = op.attributes.get(key)
-    return from_attribute(attr) if attr is not None else default
+    """A module attribute's value (map_target.attribute_value)."""
+    return attribute_value(op, key, default)
 

@@ -68,6 +68,12 @@ def from_attribute(attr: Attribute):
     return attr
 
 
+def attribute_value(op: Operation, key: str, default=None):
+    """The Python value of `op`'s attribute `key` (from_attribute), or `default` without it."""
+    attr = op.attributes.get(key)
+    return from_attribute(attr) if attr is not None else default
+
+
 def mapping_attributes(mapping: Mapping) -> dict[str, Attribute]:
     attrs = {}
     for f in dataclasses.fields(mapping):

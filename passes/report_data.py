@@ -12,14 +12,9 @@ from dialects.perf import KernelOp
 from passes import units as U
 from passes.cost import module_value
 from passes.diagnostic import DiagnosticError
-from passes.map_target import CALIBRATION_KERNEL_ATTR, from_attribute, mapping_of
+from passes.map_target import CALIBRATION_KERNEL_ATTR, attribute_value, mapping_of
 
 SCHEMA_VERSION = 1
-
-
-def _attr(op, key, default=None):
-    attr = op.attributes.get(key)
-    return from_attribute(attr) if attr is not None else default
 
 
 def dominant_precision(kernels: list[KernelOp]) -> str:
@@ -106,25 +101,31 @@ def kernel_entry(k: KernelOp) -> dict:
         "name": U.unit_name(k), "location": U.fx_name(k), "pattern": k.pattern.data,
         "ops": sum(1 for o in U.inner_ops(k) if isinstance(o, graph.GraphOp)),
         "flops": matrix + vector, "bytes": traffic.bytes_moved,
-        "latency_s": _attr(k, "latency_s", 0.0), "compute_s": _attr(k, "compute_s", 0.0),
-        "memory_s": _attr(k, "memory_s", 0.0), "overhead_s": _attr(k, "overhead_s", 0.0),
-        "energy_j": _attr(k, "energy_j", 0.0), "bottleneck": _attr(k, "bottleneck", ""),
-        "stage": _attr(k, "stage", 0), "utilization": mapping.utilization, "efficiency": mapping.efficiency,
+        "latency_s": attribute_value(k, "latency_s", 0.0),
+        "compute_s": attribute_value(k, "compute_s", 0.0),
+        "memory_s": attribute_value(k, "memory_s", 0.0),
+        "overhead_s": attribute_value(k, "overhead_s", 0.0),
+        "energy_j": attribute_value(k, "energy_j", 0.0),
+        "bottleneck": attribute_value(k, "bottleneck", ""),
+        "stage": attribute_value(k, "stage", 0),
+        "utilization": mapping.utilization, "efficiency": mapping.efficiency,
         "units_used": mapping.units_used, "units_total": mapping.units_total,
         "exec_unit": mapping.exec_unit, "exec_precision": mapping.precision,
         "memory_level": mapping.memory_level, "target": mapping.target,
-        "peak_flops_per_s": _attr(k, "peak_flops_per_s", 0.0),
-        "bandwidth_bytes_per_s": _attr(k, "bandwidth_bytes_per_s", 0.0),
-        "tensor_cores": _attr(k, "tensor_cores"),
-        "first_touch_s": _attr(k, "first_touch_s", 0.0), "fresh_bytes": _attr(k, "fresh_bytes", 0),
-        "weight_layout_copy_s": _attr(k, "weight_layout_copy_s", 0.0),
-        "weight_layout_copy_bytes": _attr(k, "weight_layout_copy_bytes", 0),
-        "weight_reorder_s": _attr(k, "weight_reorder_s", 0.0),
-        "weight_reorder_bytes": _attr(k, "weight_reorder_bytes", 0),
-        "activation_reorder_s": _attr(k, "activation_reorder_s", 0.0),
-        "activation_reorder_bytes": _attr(k, "activation_reorder_bytes", 0),
-        "epilogue_s": _attr(k, "epilogue_s", 0.0), "epilogue_bytes": _attr(k, "epilogue_bytes", 0),
-        "calibration_kernel": _attr(k, CALIBRATION_KERNEL_ATTR),
+        "peak_flops_per_s": attribute_value(k, "peak_flops_per_s", 0.0),
+        "bandwidth_bytes_per_s": attribute_value(k, "bandwidth_bytes_per_s", 0.0),
+        "tensor_cores": attribute_value(k, "tensor_cores"),
+        "first_touch_s": attribute_value(k, "first_touch_s", 0.0),
+        "fresh_bytes": attribute_value(k, "fresh_bytes", 0),
+        "weight_layout_copy_s": attribute_value(k, "weight_layout_copy_s", 0.0),
+        "weight_layout_copy_bytes": attribute_value(k, "weight_layout_copy_bytes", 0),
+        "weight_reorder_s": attribute_value(k, "weight_reorder_s", 0.0),
+        "weight_reorder_bytes": attribute_value(k, "weight_reorder_bytes", 0),
+        "activation_reorder_s": attribute_value(k, "activation_reorder_s", 0.0),
+        "activation_reorder_bytes": attribute_value(k, "activation_reorder_bytes", 0),
+        "epilogue_s": attribute_value(k, "epilogue_s", 0.0),
+        "epilogue_bytes": attribute_value(k, "epilogue_bytes", 0),
+        "calibration_kernel": attribute_value(k, CALIBRATION_KERNEL_ATTR),
     }
     entry["reason"] = reason(entry)
     return entry

@@ -386,16 +386,20 @@ class Calibration:
 NCHW_ONLY_KINDS = ("max_pool2d", "avg_pool2d")
 
 
-def kernel_key(op_class: str, precision: str, plain_layout: bool, gemms: Iterable[Iterable[int]],
-               bytes_in: int, bytes_weights: int, bytes_out: int) -> tuple:
-    """What identifies a kernel's shape for a calibration lookup."""
-    return (op_class, precision, bool(plain_layout), tuple(tuple(int(x) for x in g) for g in gemms),
-            int(bytes_in), int(bytes_weights), int(bytes_out))
-
-
 def product_key(op_class: str, precision: str, gemms: Iterable[Iterable[int]]) -> tuple:
     """What identifies a kernel's matrix products, whatever its layout and fused ops."""
     return (op_class, precision, tuple(tuple(int(x) for x in g) for g in gemms))
+
+
+PRODUCT_KEY_LENGTH = 3
+
+
+def kernel_key(op_class: str, precision: str, plain_layout: bool, gemms: Iterable[Iterable[int]],
+               bytes_in: int, bytes_weights: int, bytes_out: int) -> tuple:
+    """What identifies a kernel's shape for a calibration lookup: its product_key (the
+    first PRODUCT_KEY_LENGTH fields), then its layout and bytes."""
+    return product_key(op_class, precision, gemms) + (
+        bool(plain_layout), int(bytes_in), int(bytes_weights), int(bytes_out))
 
 
 def interpolate(bands: tuple[Band, ...], flops: float) -> float:
@@ -551,7 +555,7 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
                 c.fail(f"bandwidth.{level}.effective_capacity_bytes",
                        f"must be a positive integer, got {cap!r}")
             capacities[level] = cap
-    dispatch = launch = clock = None
+    clock = None
     first_touch, reorder = (_rate(c, data, key) for key in ("first_touch", "layout_reorder"))
     calls = {}
     native_probe = ONEDNN_PROBE_MARK not in str(data.get("library_call_method", ""))
@@ -565,17 +569,10 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
             if not (native_probe and cls == "conv" and prec == "fp32"):
                 calls[f"{cls}:{prec}"] = seconds
     kernels = _kernels(c, data.get("benchmarks") or [])
-    if data.get("dispatch_overhead_s") is not None:
-        dispatch = c.spread(data["dispatch_overhead_s"], "dispatch_overhead_s",
-                            allow_zero=True).median
-    if data.get("launch_overhead_s") is not None:
-        launch = c.spread(data["launch_overhead_s"], "launch_overhead_s", allow_zero=True).median
-    compiled_call = guards = None
-    if data.get("compiled_call_s") is not None:
-        compiled_call = c.spread(data["compiled_call_s"], "compiled_call_s", allow_zero=True).median
-    if data.get("guard_check_per_parameter_s") is not None:
-        guards = c.spread(data["guard_check_per_parameter_s"], "guard_check_per_parameter_s",
-                          allow_zero=True).median
+    dispatch, launch, compiled_call, guards = (
+        c.spread(data[key], key, allow_zero=True).median if data.get(key) is not None else None
+        for key in ("dispatch_overhead_s", "launch_overhead_s", "compiled_call_s",
+                    "guard_check_per_parameter_s"))
     if data.get("clock") is not None:
         clk = c.obj(data["clock"], "clock")
         if clk.get("measured_hz") is not None:
@@ -589,9 +586,10 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         dispatch_overhead_s=dispatch,
         launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch,
         layout_reorder_bytes_per_s=reorder, library_call_s=MappingProxyType(calls),
-        compiled_call_s=compiled_call, guard_check_per_parameter_s=guards, raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
-        products=MappingProxyType({product_key(*key[:2], key[3]): value
-                                   for key, value in kernels.items() if key[3]}),
+        compiled_call_s=compiled_call, guard_check_per_parameter_s=guards,
+        raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
+        products=MappingProxyType({key[:PRODUCT_KEY_LENGTH]: value for key, value in kernels.items()
+                                   if key[PRODUCT_KEY_LENGTH - 1]}),
         op_bands=MappingProxyType({c: MappingProxyType({p: MappingProxyType(k) for p, k in v.items()})
                                    for c, v in op_bands.items()}),
         device=device)

@@ -4,9 +4,9 @@
   frame evaluation and the compiled wrapper's entry, once per call.
 * guard_check: Dynamo's guard check (the profiler's "TorchDynamo Cache Lookup") of a model
   with many parameters, per parameter. Dynamo guards each parameter tensor and the module
-  attributes around it (about 20 guards per convolution + batch norm), every call: 0.03 ms
-  for the MLP's 6 parameters, 1.0 ms for EfficientNet-B0's 213 on the Zen 5 test VM
-  (bench/dynamo_guards.py). Measured with Dynamo's eager backend: the guards are the same
+  attributes around it (about 20 guards per convolution + batch norm), every call: 20 us
+  for the MLP's 6 parameters, 1.19 ms for EfficientNet-B0's 213 on the Zen 5 test VM
+  (bench/dynamo_guards.py; targets/measurements/ci-host-zen5-2core/dynamo-guards-1638.json). Measured with Dynamo's eager backend: the guards are the same
   whatever compiles the graph, and Inductor would take a minute to compile the model.
 """
 
@@ -22,6 +22,7 @@ from targets.calibration import Spread
 # eleven zoo models (bench/dynamo_guards.py), together within 10%; tracing them takes ~15 s.
 GUARD_MODELS = ("resnet18", "mobilenet_v2", "vit_b_16")
 GUARD_RUNS, GUARD_CALLS = 7, 10
+GUARD_EVENT = "TorchDynamo Cache Lookup"    # the profiler's name for Dynamo's guard check
 
 
 def compiled_call_overhead(timer: Timer) -> tuple[dict | None, dict]:
@@ -51,8 +52,6 @@ def compiled_call_overhead(timer: Timer) -> tuple[dict | None, dict]:
                                          "module": "x + 1 on 8 FP32 elements"}
 
 
-
-
 def guard_check_seconds(module, inputs, runs: int = GUARD_RUNS) -> list[float]:
     """Seconds of Dynamo's guard check per call of `module` compiled with its eager backend:
     `runs` profiles of GUARD_CALLS calls in a row each, as a model serving requests calls
@@ -73,7 +72,7 @@ def guard_check_seconds(module, inputs, runs: int = GUARD_RUNS) -> list[float]:
                 for _ in range(GUARD_CALLS):
                     compiled(*inputs)
             out.append(sum(e.cpu_time_total for e in prof.events()
-                           if e.name == "TorchDynamo Cache Lookup") * 1e-6 / GUARD_CALLS)
+                           if e.name == GUARD_EVENT) * 1e-6 / GUARD_CALLS)
     torch._dynamo.reset()
     return out
 

@@ -46,7 +46,6 @@ class Settings:
     guard_models: tuple[str, ...] = compiled_graph.GUARD_MODELS   # zoo models Dynamo traces
 
 
-
 PRESET_SETTINGS = {
     "full": Settings(repeats=7, min_time_s=0.05, warmup=3, measure_clock=True),
     "quick": Settings(repeats=3, min_time_s=0.02, warmup=2, measure_clock=True),
