@@ -82,7 +82,8 @@ def estimated_parts(module) -> dict:
         parts["weight copies"] += copy
         parts["generated loops"] += copy + tail
         parts["library calls"] += latency - copy - tail
-        calls.append((U.unit_name(kernel), unit_key(workload), latency - copy - tail))
+        keys = unit_keys(kernel)  # a unit's calls share its time: one fixed cost each
+        calls += [(U.unit_name(kernel), key, (latency - copy - tail) / len(keys)) for key in keys]
     parts["wrapper and guards"] += value(module, "perf.compiled_call_s") + value(module, "perf.guard_check_s")
     latency = value(module, "perf.latency_s")
     parts["schedule"] = latency - sum(parts[p] for p in PARTS)
@@ -107,15 +108,25 @@ def call_key(name: str, input_shapes) -> str:
     return kind
 
 
-def unit_key(workload) -> str:
-    """call_key of the library call that runs a unit."""
-    kind = UNIT_CALL_KINDS[workload.op_class]
-    conv = workload.conv
-    if kind == "convolution" and conv is not None and workload.gemms:
-        cout = workload.gemms[0].n * conv.groups
-        weight = (cout, conv.input_shape[1] // conv.groups, *conv.kernel)
-        return f"{kind} {_dims(conv.input_shape)} {_dims(weight)}"
-    return kind
+def unit_keys(kernel) -> list[str]:
+    """call_key of each library call that runs a unit, in graph order: one per convolution
+    (its input and weight shapes) and per matrix product the library takes (cpu_model.
+    library_calls: a squeeze-and-excitation unit makes two convolution calls), one for
+    attention."""
+    from dialects import graph
+    from passes import units as U
+    from passes import work as W
+    from targets.cpu_model import LIBRARY_GEMM_MIN_MACS
+
+    keys = []
+    for op in U.inner_ops(kernel):
+        if isinstance(op, graph.Conv2dOp):
+            keys.append(f"convolution {_dims(W.shape(op.input))} {_dims(W.shape(op.weight))}")
+        elif isinstance(op, graph.ScaledDotProductAttentionOp):
+            keys.append("attention")
+        elif any(g.m * g.n * g.k * g.batch > LIBRARY_GEMM_MIN_MACS for g in U.gemm_dims(op)):
+            keys.append("matmul")
+    return keys or [UNIT_CALL_KINDS[U.workload(kernel).op_class]]
 
 
 def _dims(shape) -> str:

@@ -297,8 +297,8 @@ def map_workload(workload: Workload, device: Device,
         overhead += float(device.overheads.launch_s.value)
     first_touch_s = fresh_allocation_s(workload, device)
     call = device.overheads.library_call_s.get(f"{workload.op_class}:{workload.precision}")
-    library_s = (float(call.value) if call is not None and _calls_library(workload)
-                 and not native else 0.0)
+    library_s = (float(call.value) * library_calls(workload)
+                 if call is not None and not native else 0.0)
     overhead += (first_touch_s + layout_s + reorder_s + activation_s + library_s + unfold_s
                  + epilogue_s)
     details: dict[str, int | float | str | bool] = {
@@ -350,12 +350,19 @@ def _gemv_chunks(workload: Workload) -> int:
 LIBRARY_GEMM_MIN_MACS = 16 ** 3
 
 
-def _calls_library(workload: Workload) -> bool:
-    """Whether the kernel is one call into the library whose fixed cost was measured: every
-    convolution; a matmul above the size PyTorch hands to oneDNN."""
+def library_calls(workload: Workload) -> int:
+    """Calls into the library whose fixed cost was measured that the kernel makes: one per
+    convolution and per matrix product above the size PyTorch hands to oneDNN, since a
+    compiled graph calls each as its own extern kernel (a squeeze-and-excitation unit's two
+    1x1 convolutions are two oneDNN calls in Inductor's wrapper); one for attention, whose
+    products run inside one scaled_dot_product_attention call."""
+    if workload.op_class == "attention":
+        return 1
     if workload.op_class != "matmul":
-        return True
-    return workload.matrix_flops // 2 > LIBRARY_GEMM_MIN_MACS
+        return max(1, len(workload.gemms))
+    if not workload.gemms:  # a workload built without its products: its total decides
+        return int(workload.matrix_flops // 2 > LIBRARY_GEMM_MIN_MACS)
+    return sum(1 for g in workload.gemms if g.m * g.n * g.k * g.batch > LIBRARY_GEMM_MIN_MACS)
 
 
 

@@ -276,6 +276,34 @@ def test_a_native_convolution_pays_no_onednn_call_or_copies_but_unfolds_its_inpu
     assert compiled.details["weight_reorder_bytes"] == 0 and compiled.details["library_call_s"] == 0.0
 
 
+def test_a_unit_pays_the_library_call_once_per_call_it_makes():
+    """A compiled graph calls each convolution and each matrix product of a fused unit as its
+    own extern kernel: EfficientNet's squeeze-and-excitation unit (1x1 32 -> 8, then 8 -> 32,
+    on the pooled 1x1 map) makes two oneDNN calls, so pays the BF16 call (47 us here) twice.
+    A matmul unit pays only for products above oneDNN's 16^3 floor; attention's products run
+    inside one scaled_dot_product_attention call."""
+    from targets.workload import ConvGeometry, Gemm
+    calls = MappingProxyType({key: dataclasses.replace(XEON.overheads.framework_dispatch_s,
+                                                       value=47e-6)
+                              for key in ("conv:bf16", "matmul:bf16", "attention:bf16")})
+    xeon = dataclasses.replace(XEON, overheads=dataclasses.replace(XEON.overheads,
+                                                                   library_call_s=calls))
+    one = dataclasses.replace(conv_workload(1, "bf16", cin=32, cout=8, hw=1, kernel=1),
+                              plain_layout=False)
+    two = dataclasses.replace(one, gemms=(Gemm(1, 8, 32), Gemm(1, 32, 8)),
+                              conv=ConvGeometry((1, 8, 1, 1), (1, 1)))
+    assert cpu_model.library_calls(one) == 1 and cpu_model.library_calls(two) == 2
+    single = cpu_model.map_workload(one, xeon)
+    assert single.details["conv_library"] == "onednn"
+    assert single.details["library_call_s"] == pytest.approx(47e-6)
+    assert cpu_model.map_workload(two, xeon).details["library_call_s"] == pytest.approx(94e-6)
+    mixed = dataclasses.replace(gemm_workload(64, 64, 64), gemms=(Gemm(64, 64, 64), Gemm(8, 8, 8)))
+    assert cpu_model.library_calls(mixed) == 1
+    assert cpu_model.library_calls(dataclasses.replace(mixed, gemms=())) == 1  # by its total
+    attention = dataclasses.replace(mixed, op_class="attention")
+    assert cpu_model.library_calls(attention) == 1
+
+
 def _with_layout_reorder_rate(device, rate: float):
     return dataclasses.replace(device, overheads=dataclasses.replace(
         device.overheads, layout_reorder_bytes_per_s=dataclasses.replace(

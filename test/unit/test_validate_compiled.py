@@ -82,6 +82,17 @@ def test_the_estimates_parts_add_up_to_its_latency(zoo_import):
     assert parts["generated loops"] > parts["weight copies"]
 
 
+def test_a_squeeze_excitation_unit_pairs_with_both_of_its_convolutions(zoo_import):
+    """EfficientNet-B0's first squeeze-and-excitation unit holds two 1x1 convolutions
+    (32 -> 8 on the pooled map, then 8 -> 32): Inductor calls each, so the unit gives two
+    keys, in graph order, that share its library time."""
+    module = costed(zoo_import("efficientnet_b0").module, "bf16", "compiled", None)
+    calls = [c for c in estimated_parts(module)["calls"] if c[0] == "squeeze_excitation_2"]
+    assert [key for _, key, _ in calls] == ["convolution 1x32x1x1 8x32x1x1",
+                                            "convolution 1x8x1x1 32x8x1x1"]
+    assert calls[0][2] == calls[1][2] > 0
+
+
 def test_the_mlp_compiled_end_to_end():
     res = compiled_parts("mlp", 1, "fp32", runs=2, quiet_wait_s=0)
     rows = res["library_calls"]
