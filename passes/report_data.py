@@ -12,7 +12,7 @@ from dialects.perf import KernelOp
 from passes import units as U
 from passes.cost import module_value
 from passes.diagnostic import DiagnosticError
-from passes.map_target import CALIBRATION_KERNEL_ATTR, attribute_value, mapping_of
+from passes.map_target import CALIBRATION_KERNEL_ATTR, attribute_value, mapped_device, mapping_of
 
 SCHEMA_VERSION = 1
 
@@ -131,6 +131,15 @@ def kernel_entry(k: KernelOp) -> dict:
     return entry
 
 
+def caveats(module: ModuleOp) -> list[str]:
+    """Figures every estimate of the mapped device scales with that are assumed, not known
+    (a KPU's clock implied by its TOPS; a VM's nominal clock), each with why."""
+    clock = mapped_device(module).compute.boost_clock_hz
+    if clock.kind != "assumption":
+        return []
+    return [f"the clock, {float(clock.value) / 1e9:.3f} GHz, is an assumption: {clock.note}"]
+
+
 def collect(module: ModuleOp) -> dict:
     """The report dictionary (JSON schema version SCHEMA_VERSION)."""
     if module_value(module, "perf.latency_s") is None:
@@ -179,4 +188,5 @@ def collect(module: ModuleOp) -> dict:
         "kernels": len(entries),
         "subgraphs": entries,
         "suggestions": [],
+        "caveats": caveats(module),
     }

@@ -75,6 +75,9 @@ def text(report: dict, top: int) -> str:
     if r["suggestions"]:
         lines += ["", "  suggestions:"]
         lines += [f"    - {s['text']}" for s in r["suggestions"]]
+    if r.get("caveats"):
+        lines += ["", "  caveats:"]
+        lines += [f"    - {c}" for c in r["caveats"]]
     return "\n".join(lines) + "\n"
 
 

@@ -421,12 +421,14 @@ def _rescaled_clock(device: Device, clock_hz: float, cite: tuple[str, ...]) -> d
     """Peaks and clocks of every unit scaled by measured / reported clock (the host's
     peaks are derived as cores x lanes x FMA x 2 x clock, so they scale with it)."""
     old = float(device.compute.boost_clock_hz.value)
-    if old <= 0 or abs(clock_hz / old - 1) <= CLOCK_TOLERANCE:
+    if old <= 0:
         return {}
     ratio = clock_hz / old
     clock = Sourced(clock_hz, (SOURCE_KEY,), "measured",
                     note="dependent integer-add chain, one add per cycle, all cores loaded",
                     citations=cite)
+    if abs(ratio - 1) <= CLOCK_TOLERANCE:  # the peaks stand; the clock is known now
+        return {"compute": dataclasses.replace(device.compute, boost_clock_hz=clock)}
 
     def scaled(fig: Sourced) -> Sourced:
         return Sourced(float(fig.value) * ratio, tuple(fig.source) + (SOURCE_KEY,), "derived",

@@ -530,6 +530,14 @@ def test_dispatch_overhead_and_clock_are_applied():
         from_dict(document()).apply(load_device("h100-sxm5"))
 
 
+def test_a_measured_clock_close_to_the_reported_one_keeps_the_peaks_but_is_known():
+    reported = float(HOST.compute.boost_clock_hz.value)
+    dev = from_dict(document(clock=reported * 1.01)).apply(HOST)
+    assert dev.peak_flops("fp32") == HOST.peak_flops("fp32")
+    assert dev.compute.boost_clock_hz.kind == "measured"
+    assert float(dev.compute.boost_clock_hz.value) == pytest.approx(reported * 1.01)
+
+
 def test_measured_layout_reorder_rate_times_an_eager_convolutions_activation_reorders():
     """Hand-computed: a 64 -> 64 3x3 layer at 56x56 in FP32 reorders its 0.8 MB source and
     0.8 MB result; at a measured 10 GB/s that is 2 x 802,816 B / 1e10 = 160.6 us, which

@@ -281,6 +281,22 @@ def test_host_document_for_an_amx_server_is_valid():
     assert float(device.energy.tdp_w.value) == 350.0
 
 
+@pytest.mark.parametrize("source, flags, kind", [
+    ("cpufreq", set(), "spec"),                   # cpuinfo_max_freq: the datasheet's boost
+    ("cpuinfo", set(), "measured"),               # bare metal: the current 'cpu MHz'
+    ("cpuinfo", {"hypervisor"}, "assumption"),    # a VM: the nominal rate, boost hidden
+])
+def test_a_vms_nominal_clock_is_an_assumption_that_says_why(source, flags, kind):
+    info = HostInfo(model_name="AMD EPYC", arch="x86_64",
+                    flags=frozenset({"avx2", "fma", "avx512f"} | flags), logical_cpus=2,
+                    physical_cores=2, clock_hz=2.596e9, clock_source=source)
+    device = catalog.finish_device(catalog.build_device(host_document(info)))
+    clock = device.compute.boost_clock_hz
+    assert clock.kind == kind and float(clock.value) == 2.596e9
+    assert ("perf-calibrate measures it" in (clock.note or "")) is (kind == "assumption")
+    assert device.peak_flops("fp32") == pytest.approx(2 * 2 * 16 * 2 * 2.596e9)
+
+
 def test_targets_import_neither_torch_nor_ir():
     code = ("import sys, targets.catalog as c; c.load_device('host'); "
             "c.load_device('h100-sxm5'); "

@@ -95,6 +95,33 @@ def test_report_json_has_the_documented_keys(zoo_import):
     assert documented == set(report["subgraphs"][0]), documented ^ set(report["subgraphs"][0])
 
 
+def test_the_report_names_an_assumed_clock_until_a_calibration_measures_it(zoo_import):
+    """On a VM the host's clock is the nominal rate /proc/cpuinfo reports: the report says so
+    under `caveats` (text and JSON); a calibration's measured clock replaces it. A KPU's
+    clock, implied by its TOPS, is an assumption too; a datasheet GPU's is not."""
+    from unittest import mock
+
+    from conftest import ROOT
+    from passes.report_data import collect
+    from passes.report_render import text
+    from targets.host import HostInfo
+
+    vm = HostInfo(model_name="AMD EPYC", arch="x86_64", flags=frozenset(
+        {"avx2", "fma", "avx512f", "hypervisor"}), logical_cpus=2, physical_cores=2,
+        clock_hz=2.596e9, clock_source="cpuinfo")
+    module = zoo_import("mlp").module
+    calibration = ROOT / "targets" / "calibrations" / "ci-host-zen5-2core-1812.json"
+    with mock.patch("targets.host.probe", lambda: vm):
+        report = collect(pipeline(module, "map-cpu{device=host},cost"))
+        assert len(report["caveats"]) == 1
+        assert report["caveats"][0].startswith("the clock, 2.596 GHz, is an assumption")
+        assert "perf-calibrate measures it" in text(report, 10)
+        calibrated = collect(pipeline(module, f"map-cpu{{device=host calibration={calibration}}},cost"))
+        assert calibrated["caveats"] == []
+    assert collect(run(module, "kpu"))["caveats"][0].startswith("the clock")
+    assert collect(run(module, "gpu"))["caveats"] == []
+
+
 @pytest.mark.parametrize("fused", [False, True])
 def test_mapping_keeps_every_units_traffic(zoo_import, fused):
     """A unit reads its inputs at the precision its producer stores them, whether or not
