@@ -160,7 +160,9 @@ def allocator_calls(step: Step, plain_layout: bool = True,
       take its pages. An FP32 image source is read as is;
     - a oneDNN convolution on channels-last activations (a compiled graph) copies only
       its weights, from the channels-last copy the graph makes of them first (unless their
-      order is the same: depthwise and 1x1 kernels);
+      order is the same: depthwise and 1x1 kernels); the loop after it writes over its
+      result, except a BF16 batch norm + SiLU tail (cpu_copies.tail_out_of_place), which
+      gets a buffer of its own allocated after the call's inputs are freed;
     - a convolution on PyTorch's native path (targets/cpu_copies.runs_on_onednn), eager or
       compiled, allocates the columns it unfolds its input into (unless it reads the input
       as is), then its output, and frees the columns (ConvolutionMM2d.cpp, slow_conv2d_forward);
@@ -185,15 +187,24 @@ def allocator_calls(step: Step, plain_layout: bool = True,
             copy = object()
             before = [("alloc", copy, W.value_bytes(op.operands[1], precision))]
             after = [("free", copy)]
+        # A compiled graph's loop after the call writes the unit's output over the library's
+        # result, or to a buffer of its own; then the result lives until the loop has read
+        # it, and the call's inputs die before the loop's output is allocated.
+        result, rest = outputs, frees
+        tail = {kind for kind, _ in U.workload(step.unit).tail}
+        if not plain_layout and cpu_copies.tail_out_of_place(tail, precision):
+            buffer = object()
+            result = [("alloc", buffer, sum(nbytes for _, _, nbytes in outputs))]
+            rest = frees + outputs + [("free", buffer)]
         if native_conv is not None and geometry is not None and native_conv(geometry, precision):
             columns = object()
             nbytes = cpu_copies.unfold_bytes(geometry, precision)
             if not nbytes:
-                return before + outputs + after + frees
-            return (before + [("alloc", columns, nbytes)] + outputs + [("free", columns)]
-                    + after + frees)
+                return before + result + after + rest
+            return (before + [("alloc", columns, nbytes)] + result + [("free", columns)]
+                    + after + rest)
         if not plain_layout:
-            return before + outputs + weight_alloc + weight_free + after + frees
+            return before + result + weight_alloc + weight_free + after + rest
         source, blocked, extra = object(), object(), object()
         calls = []
         if copies_source(precision, W.source_channels(op)):

@@ -117,6 +117,25 @@ def copies_weights_channels_last(conv: ConvGeometry | None, plain_layout: bool) 
     return channels_per_group > 1 and conv.kernel != (1, 1)
 
 
+# Where a compiled graph's loop after a convolution writes: over the library's result (Inductor
+# reuses a buffer that dies in the loop that reads it), except for a batch norm followed by
+# SiLU in BF16 or FP16, which Inductor writes to a buffer of its own and frees the result
+# after. Read from the code Inductor (torch 2.14.1) writes for EfficientNet-B0: at batch 8
+# in BF16 all 33 batch norm + SiLU tails write a new (or another dead) buffer, at batch 1 in
+# FP32 none of 33 does; batch norm alone, + ReLU (resnet18), + ReLU6 (MobileNetV2, FP32 and
+# BF16) and GELU after a matmul (ViT-B/16, BF16) are written in place. The two live buffers
+# make glibc trim and regrow its heap: EfficientNet-B0 at batch 8 in BF16 faults in 38 MB
+# of fresh pages per compiled forward (getrusage), two of its 19.3 MB results.
+OUT_OF_PLACE_PRECISIONS = frozenset({"bf16", "fp16"})
+
+
+def tail_out_of_place(tail_kinds: set[str], precision: str) -> bool:
+    """Whether a compiled graph writes a convolution unit's tail (the ops after the library
+    call, by kind) to a buffer other than the library's result."""
+    return (precision in OUT_OF_PLACE_PRECISIONS and "batch_norm" in tail_kinds
+            and "silu" in tail_kinds)
+
+
 def channels_last_weight_bytes(workload: Workload) -> int:
     """Bytes of the convolution weights a compiled graph copies into channels-last order on
     every call (the unit's matrix products' K x N x groups elements); 0 when it does not."""
