@@ -290,9 +290,10 @@ def _simd_bits(info: HostInfo) -> int:
 # Under a hypervisor /proc/cpuinfo's "cpu MHz" is the nominal (TSC) rate and there is no
 # cpufreq: the clock the cores boost to is hidden, and every peak derived from the nominal
 # one is low by the boost ratio (this project's Zen 5 VM: 2.596 GHz reported, 3.34-3.91 GHz
-# measured by perf-calibrate's add chain over 12 calibrations, targets/calibrations/
-# ci-host-zen5-2core-*.json; its datasheet estimates of the zoo scored 19-21% MAPE with the
-# measured clock, 34-48% with the reported one). So the figure is an assumption, and says why.
+# measured by perf-calibrate's add chain in 13 calibrations, targets/calibrations/
+# ci-host-zen5-2core-*.json; the datasheet estimates of its four full-zoo runs score 18.5-20.4%
+# MAPE at the measured clock, 33-47% at the reported one: README, "Where datasheet defaults
+# miss"). So the figure is an assumption, and says why.
 HIDDEN_CLOCK_NOTE = ("the nominal rate /proc/cpuinfo reports under a hypervisor, which hides "
                      "the clock the cores boost to: compute-bound estimates may be high by "
                      "that ratio; perf-calibrate measures it")
