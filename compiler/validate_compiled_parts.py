@@ -92,6 +92,11 @@ def estimated_parts(module) -> dict:
     return parts
 
 
+# ATen calls that run a whole module PyTorch fuses into one fast-path kernel in eval mode
+# (compiler/eager_fast_paths.py): Dynamo keeps the call, so Inductor's graph calls it once
+# per layer where perf-opt's graph has the layer's matmuls, attention and norms as units.
+FAST_PATH_CALLS = {"transformer_encoder_layer_fwd": "nn.TransformerEncoderLayer"}
+
 UNPROFILED_MIN_S = 0.2
 PROFILED_MIN_S, PROFILED_MAX_CALLS = 0.02, 50     # forwards per profile: >= 20 ms of them
 GRAPH_EVENT = "## Call CompiledFxGraph"     # the wrapper's call of Inductor's compiled graph
@@ -292,4 +297,10 @@ def compiled_parts_table(result: dict, top: int = 15) -> str:
     if result["unmatched_calls"]:
         lines.append("unpaired library calls: " + ", ".join(
             f"{c['name']} {c['measured_s'] * 1e6:.0f}us" for c in result["unmatched_calls"][:8]))
+    fused = {c["name"] for c in result["unmatched_calls"]} & set(FAST_PATH_CALLS)
+    for name in sorted(fused):
+        count = sum(c["name"] == name for c in result["unmatched_calls"])
+        lines.append(f"{count} calls of {name} each run a whole {FAST_PATH_CALLS[name]} "
+                     "(PyTorch's fast path): its units have no call of their own, so compare "
+                     "the library calls part above")
     return "\n".join(lines) + "\n"

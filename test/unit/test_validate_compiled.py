@@ -107,6 +107,27 @@ def test_the_mlp_compiled_end_to_end():
     assert "guard check" in text and "library calls, 3 of 3 units paired" in text
 
 
+def test_the_table_says_when_a_call_runs_a_whole_fast_path_layer():
+    """The zoo's transformer encoder, compiled in eval mode, calls PyTorch's fused encoder
+    layer once per layer (4 calls for its 20 matmul and attention units): the table says so
+    instead of leaving the reader with nothing paired."""
+    parts = dict.fromkeys(PARTS, 1e-3) | {"schedule": 0.0, "latency": 3e-3,
+                                           "weight copies": 0.0, "fresh pages": 0.0}
+    measured = dict.fromkeys(PARTS, 1e-3) | {"unprofiled": 3e-3, "wall": 3e-3, "guard check": 2e-4,
+                                             "weight-copy loops": 0.0}
+    result = {"model": "transformer_encoder", "batch": 1, "precision": "fp32", "calibration": None,
+              "estimated": parts, "measured": measured,
+              "library_calls": [{"unit": "linear", "call": "matmul", "predicted_s": 1e-4,
+                                 "measured_s": None, "error": None}] * 20,
+              "unmatched_calls": [{"name": "transformer_encoder_layer_fwd", "measured_s": 1.6e-3}] * 4}
+    text = compiled_parts_table(result)
+    assert "library calls, 0 of 20 units paired" in text
+    assert ("4 calls of transformer_encoder_layer_fwd each run a whole "
+            "nn.TransformerEncoderLayer") in text
+    mlp = dict(result, unmatched_calls=[{"name": "matmul", "measured_s": 1e-4}])
+    assert "fast path" not in compiled_parts_table(mlp)
+
+
 def test_the_cli_refuses_options_a_compiled_profile_does_not_take(capsys):
     from tools.perf_validate import main
 
