@@ -121,7 +121,7 @@ def unit_keys(kernel) -> list[str]:
     from dialects import graph
     from passes import units as U
     from passes import work as W
-    from targets.cpu_model import LIBRARY_GEMM_MIN_MACS
+    from targets.cpu_model import calls_library
 
     keys = []
     for op in U.inner_ops(kernel):
@@ -129,7 +129,7 @@ def unit_keys(kernel) -> list[str]:
             keys.append(f"convolution {_dims(W.shape(op.input))} {_dims(W.shape(op.weight))}")
         elif isinstance(op, graph.ScaledDotProductAttentionOp):
             keys.append("attention")
-        elif any(g.m * g.n * g.k * g.batch > LIBRARY_GEMM_MIN_MACS for g in U.gemm_dims(op)):
+        elif any(calls_library(g) for g in U.gemm_dims(op)):
             keys.append("matmul")
     return keys or [UNIT_CALL_KINDS[U.workload(kernel).op_class]]
 

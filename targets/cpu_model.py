@@ -24,7 +24,7 @@ from targets.cpu_copies import (
     REORDERED_CLASSES, activation_reorder_s, copy_s, library_result_bytes, per_call_copies,
     runs_natively, transposing_copy_s,
 )
-from targets.workload import Mapping, Workload
+from targets.workload import Gemm, Mapping, Workload
 
 DEFAULT_DEVICE = "host"
 
@@ -360,9 +360,12 @@ def library_calls(workload: Workload) -> int:
         return 1
     if workload.op_class != "matmul":
         return max(1, len(workload.gemms))
-    if not workload.gemms:  # a workload built without its products: its total decides
-        return int(workload.matrix_flops // 2 > LIBRARY_GEMM_MIN_MACS)
-    return sum(1 for g in workload.gemms if g.m * g.n * g.k * g.batch > LIBRARY_GEMM_MIN_MACS)
+    return sum(1 for g in gemms_of(workload) if calls_library(g))
+
+
+def calls_library(gemm: Gemm) -> bool:
+    """Whether PyTorch hands a matrix product to oneDNN (above LIBRARY_GEMM_MIN_MACS)."""
+    return gemm.m * gemm.n * gemm.k * gemm.batch > LIBRARY_GEMM_MIN_MACS
 
 
 
