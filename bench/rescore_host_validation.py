@@ -10,10 +10,15 @@ so runs stored on one machine can be re-scored on another.
     .venv/bin/python bench/rescore_host_validation.py targets/measurements/ci-host-2core/*.json
     .venv/bin/python bench/rescore_host_validation.py FILE --calibration none
     .venv/bin/python bench/rescore_host_validation.py FILE --bands-only
+    .venv/bin/python bench/rescore_host_validation.py FILE --calibration none --clock-ghz measured
     .venv/bin/python bench/rescore_host_validation.py FILE --write     # store the estimates
 
 Rows measured on a CUDA GPU (`perf-validate --device cuda`, the file's `gpu` block) are
 estimated with map-gpu for the catalog device recorded there.
+
+--clock-ghz sets map-cpu's clock: a number in GHz, or `measured` for the clock the file's
+own calibration measured (with --calibration none: the datasheet figures at the clock the
+machine really ran, which a VM's /proc/cpuinfo hides).
 
 --bands-only drops the calibration's benchmarks of exactly a kernel's shape, so every kernel
 reads its efficiency from the FLOP bands: how the calibration does on shapes it never ran
@@ -40,7 +45,7 @@ def imported(model: str, batch: int):
     return import_model(build(model, batch)).module
 
 
-def rescore(result: dict, calibration: str | None) -> dict:
+def rescore(result: dict, calibration: str | None, clock_ghz: float | None = None) -> dict:
     """The same result document with predictions, errors and MAPE of the current model."""
     from unittest import mock
 
@@ -48,10 +53,10 @@ def rescore(result: dict, calibration: str | None) -> dict:
 
     recorded = host_info(result["machine"])
     with mock.patch("targets.host.probe", lambda: recorded):
-        return _rescore(result, calibration)
+        return _rescore(result, calibration, clock_ghz)
 
 
-def _rescore(result: dict, calibration: str | None) -> dict:
+def _rescore(result: dict, calibration: str | None, clock_ghz: float | None) -> dict:
     from compiler.validate import predict
 
     pinned = (result.get("allocator") or "default").startswith("pinned")
@@ -61,13 +66,13 @@ def _rescore(result: dict, calibration: str | None) -> dict:
         row = dict(row)
         if row.get("measured_s"):
             report = predict(imported(row["model"], row["batch"]), row["precision"],
-                             row["runtime"], calibration, pinned, gpu)
+                             row["runtime"], calibration, pinned, gpu, clock_ghz)
             row["predicted_s"] = report["latency_s"]
             row["error"] = (row["predicted_s"] - row["measured_s"]) / row["measured_s"]
             row["abs_error"] = abs(row["error"])
         rows.append(row)
     errors = [r["abs_error"] for r in rows if r.get("error") is not None]
-    return dict(result, rows=rows, calibration=calibration, measure_only=False,
+    return dict(result, rows=rows, calibration=calibration, clock_ghz=clock_ghz, measure_only=False,
                 mape=sum(errors) / len(errors) if errors else None,
                 failed=sum(1 for r in rows if r.get("error") is None))
 
@@ -92,8 +97,11 @@ def main() -> int:
     parser.add_argument("--write", action="store_true",
                         help="store the estimates, errors and MAPE in each file (a file from "
                              "perf-validate --measure-only gets its estimates this way)")
+    parser.add_argument("--clock-ghz", metavar="GHZ|measured",
+                        help="map-cpu's clock: GHz, or `measured` (each file's calibration's)")
     args = parser.parse_args()
     from compiler.validate import table
+    from targets.calibration import load as load_calibration
 
     for path in args.files:
         with open(path) as stream:
@@ -103,7 +111,21 @@ def main() -> int:
         was = result.get("mape")
         if cal and args.bands_only:
             cal = bands_only(cal)
-        now = rescore(result, cal)
+        clock = args.clock_ghz
+        if clock == "measured":
+            measured = load_calibration(result["calibration"]).clock_hz if result.get("calibration") else None
+            if not measured:
+                sys.exit(f"error: {path}: --clock-ghz measured needs the file's calibration to "
+                         f"have measured a clock")
+            clock = measured / 1e9
+        elif clock is not None:
+            try:
+                clock = float(clock)
+            except ValueError:
+                sys.exit(f"error: --clock-ghz takes a number in GHz or `measured`, not {clock!r}")
+        now = rescore(result, cal, float(clock) if clock else None)
+        if clock:
+            print(f"clock set to {float(clock):.3f} GHz")
         print(f"== {path} (measured {result.get('date', '?')}, allocator {result.get('allocator')})")
         sys.stdout.write(table(now))
         if was is not None and now["mape"] is not None:

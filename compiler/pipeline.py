@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 
 from xdsl.passes import ModulePass
-from xdsl.utils.arg_spec import parse_pipeline
+from xdsl.utils.arg_spec import ArgSpec, parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
 from compiler import pass_registry
@@ -40,6 +41,17 @@ def quote_paths(text: str) -> str:
                              else '"' + m.group(1) + '"', text)
 
 
+def _ints_widened(cls: type[ModulePass], spec: ArgSpec) -> ArgSpec:
+    """`clock-ghz=4` means 4.0: xDSL reads a whole number as an int and refuses it for a
+    float option, where mlir-opt takes it."""
+    hints = typing.get_type_hints(cls)
+    floats = {name for name, hint in hints.items()
+              if hint is float or float in typing.get_args(hint)}
+    params = {key: tuple(float(v) if key in floats and type(v) is int else v for v in values)
+              for key, values in spec.normalize_parameter_names().parameters.items()}
+    return dataclasses.replace(spec, parameters=params)
+
+
 def build(text: str) -> list[ModulePass]:
     registry = pass_registry.available()
     text = quote_paths(strip_module_wrapper(text).strip())
@@ -61,7 +73,7 @@ def build(text: str) -> list[ModulePass]:
                 raise PipelineError(f"pass '{spec.name}' has no option '{key.replace('_', '-')}'; "
                                     f"valid options: {names}")
         try:
-            passes.append(cls.from_spec(spec))
+            passes.append(cls.from_spec(_ints_widened(cls, spec)))
         except (ValueError, TypeError) as err:
             raise PipelineError(f"pass '{spec.name}': {err}") from None
     return passes

@@ -46,12 +46,14 @@ class Config:
 
 
 def pipeline_text(precision: str, runtime: str, calibration: str | None,
-                  pinned: bool = False, gpu: str | None = None) -> str:
+                  pinned: bool = False, gpu: str | None = None,
+                  clock_ghz: float | None = None) -> str:
     """The pipeline that predicts a row: map-cpu for this machine, or map-gpu with the
-    catalog device `gpu` for a row measured on a CUDA GPU."""
+    catalog device `gpu` for a row measured on a CUDA GPU; `clock_ghz` sets the clock."""
     fuse = "fuse," if runtime in ("compiled", "frozen") else ""
     head = f"{fuse}annotate-deps,assign-precision{{default={precision}}},"
     cal = f" calibration={calibration}" if calibration else ""
+    cal += f" clock-ghz={clock_ghz:.6g}" if clock_ghz else ""
     if gpu is not None:
         return f"{head}map-gpu{{device={gpu}{cal}}},cost"
     alloc = " allocator=pinned" if pinned else ""
@@ -61,24 +63,24 @@ def pipeline_text(precision: str, runtime: str, calibration: str | None,
 
 
 def costed(module, precision: str, runtime: str, calibration: str | None,
-           pinned: bool = False, gpu: str | None = None):
+           pinned: bool = False, gpu: str | None = None, clock_ghz: float | None = None):
     """A clone of an imported module after the pipeline that predicts the configuration."""
     from compiler.context import make_context
     from compiler.pipeline import build
 
     work = module.clone()
     ctx = make_context()
-    for p in build(pipeline_text(precision, runtime, calibration, pinned, gpu)):
+    for p in build(pipeline_text(precision, runtime, calibration, pinned, gpu, clock_ghz)):
         p.apply(ctx, work)
     return work
 
 
 def predict(module, precision: str, runtime: str, calibration: str | None,
-            pinned: bool = False, gpu: str | None = None) -> dict:
+            pinned: bool = False, gpu: str | None = None, clock_ghz: float | None = None) -> dict:
     """perf-opt's report (passes/report_data.collect) for an imported module (cloned)."""
     from passes.report_data import collect
 
-    return collect(costed(module, precision, runtime, calibration, pinned, gpu))
+    return collect(costed(module, precision, runtime, calibration, pinned, gpu, clock_ghz))
 
 
 def cast(built, precision: str, device: str = "cpu") -> tuple:

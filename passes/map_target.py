@@ -27,13 +27,17 @@ from passes.fuse import FUSED_ATTR, kind
 from passes.liveness import Schedule, schedule
 from passes.outline import outline, rewrap
 from targets.calibration import load as load_calibration
-from targets.catalog import HOST, CatalogError, Device, load_device
+from targets.catalog import HOST, CatalogError, Device, Sourced, load_device
+from targets.derived_figures import with_clock
 from targets.workload import Mapping
 
 TARGET_ATTR, DEVICE_ATTR, POWER_MODE_ATTR = "perf.target", "perf.device", "perf.power_mode"
 UTILIZATION_ATTR, EFFICIENCY_ATTR = "perf.utilization", "perf.efficiency"
 CALIBRATION_ATTR = "perf.calibration"  # the calibration file map-* applied (cost re-applies it)
 CALIBRATION_KERNEL_ATTR = "calibration_kernel"  # the benchmark of this exact shape that set the efficiency
+CLOCK_ATTR = "perf.clock_hz"  # the clock a map pass's clock-ghz option set (cost re-applies it)
+# A clock-ghz outside this range is a typo (MHz or Hz given), not a what-if.
+CLOCK_GHZ_RANGE = (0.05, 10.0)
 MAP_PASS = {"gpu": "map-gpu", "tpu": "map-tpu", "kpu": "map-kpu", "cpu": "map-cpu"}
 
 # Mapping fields stored on kernels under these attribute names (precision is renamed so
@@ -112,16 +116,31 @@ def check_device(name: str, power_mode: str | None, target: str) -> Device:
     return device
 
 
+def configured_device(device: Device, calibration: str | None, clock_hz: float | None) -> Device:
+    """A catalog device with what a map pass's options change: the calibration's measured
+    figures, then the clock the user set (it wins: a what-if on top of the measurement)."""
+    if calibration is not None:
+        device = load_calibration(calibration).apply(device)
+    if clock_hz is not None:
+        device = with_clock(device, Sourced(
+            clock_hz, ("pass_option",), "assumption", note=f"set by the {MAP_PASS[device.device_class]} "
+            f"option clock-ghz={clock_hz / 1e9:g}, not measured",
+            citations=("perf-opt pass option clock-ghz",)), "scaled to the clock-ghz option")
+    return device
+
+
 def mapped_device(module: ModuleOp) -> Device:
-    """The device a map-* pass placed `module` on: catalog entry, power mode and the
-    calibration it applied (module attributes), so later passes cost with the same figures."""
+    """The device a map-* pass placed `module` on: catalog entry, power mode, the
+    calibration and clock it applied (module attributes), so later passes cost with the same
+    figures."""
     def text(key: str) -> str | None:
         attr = module.attributes.get(key)
         return attr.data if isinstance(attr, StringAttr) else None
 
-    device = load_device(text(DEVICE_ATTR), text(POWER_MODE_ATTR))
-    calibration = text(CALIBRATION_ATTR)
-    return load_calibration(calibration).apply(device) if calibration else device
+    clock = module.attributes.get(CLOCK_ATTR)
+    return configured_device(load_device(text(DEVICE_ATTR), text(POWER_MODE_ATTR)),
+                             text(CALIBRATION_ATTR),
+                             clock.value.data if isinstance(clock, FloatAttr) else None)
 
 
 @functools.lru_cache(maxsize=None)
@@ -143,13 +162,25 @@ class MapPass(ModulePass):
     power_mode: str | None = field(default=None, metadata={"help": "power mode (Jetson: 15w 30w 50w maxn)"})
     calibration: str | None = field(default=None, metadata={
         "help": "calibration file from perf-calibrate (measured efficiencies, bandwidths, overheads)"})
+    clock_ghz: float | None = field(default=None, metadata={
+        "help": "the clock every compute unit runs at, in GHz: peaks and on-chip bandwidths "
+                "scale with it (a what-if, or the clock a VM hides: its /proc/cpuinfo gives the "
+                "nominal rate); default: the device's own (a calibration's measured one)"})
 
     def __post_init__(self):
         device = check_device(self.device, self.power_mode, self.TARGET)
+        if self.clock_ghz is not None and not (
+                CLOCK_GHZ_RANGE[0] <= self.clock_ghz <= CLOCK_GHZ_RANGE[1]):
+            raise ValueError(f"clock-ghz must be a clock in GHz between {CLOCK_GHZ_RANGE[0]:g} "
+                             f"and {CLOCK_GHZ_RANGE[1]:g}, got {self.clock_ghz:g}")
         if self.calibration is not None:  # a bad file is a ValueError (CalibrationError) here
             load_calibration(self.calibration).apply(device)
             if self.device == HOST:
                 _warn_if_foreign(self.calibration)
+
+    @property
+    def clock_hz(self) -> float | None:
+        return self.clock_ghz * 1e9 if self.clock_ghz is not None else None
 
     def model(self):
         """The target's mapping model, `targets/<target>_model.py`."""
@@ -177,10 +208,12 @@ class MapPass(ModulePass):
         return load_calibration(self.calibration).fractions_for(workload)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        device = check_device(self.device, self.power_mode, self.TARGET)
+        device = configured_device(check_device(self.device, self.power_mode, self.TARGET),
+                                   self.calibration, self.clock_hz)
         if self.calibration is not None:  # measured bandwidths, overheads (and host clock)
-            device = load_calibration(self.calibration).apply(device)
             op.attributes[CALIBRATION_ATTR] = StringAttr(self.calibration)
+        if self.clock_hz is not None:
+            op.attributes[CLOCK_ATTR] = FloatAttr(self.clock_hz, f64)
         model = self.model()
         kernel_cls = KERNEL_OPS[self.TARGET]
         weighted_util = weighted_eff = total_flops = 0.0

@@ -21,7 +21,7 @@ from passes.map_gpu import MapGpuPass
 from passes.map_kpu import MapKpuPass
 from passes.map_tpu import MapTpuPass
 from passes.outline import inline
-from passes.map_target import CALIBRATION_ATTR, mapped_device
+from passes.map_target import CALIBRATION_ATTR, CLOCK_ATTR, mapped_device
 
 MAP_PASSES = {"gpu": MapGpuPass, "tpu": MapTpuPass, "kpu": MapKpuPass, "cpu": MapCpuPass}
 # What a kernel's fixed overhead is on each target, and what amortizes it: a GPU can replay a
@@ -85,7 +85,9 @@ def rerun(module: ModuleOp, *, precision: str | None = None, fuse: bool = False,
             options["weights"] = weights
     mapper = MAP_PASSES[target](device=module_value(module, "perf.device"),
                                 power_mode=module_value(module, "perf.power_mode"),
-                                calibration=module_value(module, CALIBRATION_ATTR), **options)
+                                calibration=module_value(module, CALIBRATION_ATTR),
+                                clock_ghz=clock / 1e9 if (clock := module_value(module, CLOCK_ATTR)) else None,
+                                **options)
     mapper.apply(ctx, copy)
     CostPass().apply(ctx, copy)
     return module_value(copy, "perf.latency_s")

@@ -76,6 +76,7 @@ from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 from targets.catalog import Device, Sourced
+from targets.derived_figures import with_clock
 from targets.precision import PRECISIONS
 from targets.op_kinds import op_kind
 from targets.workload import OP_CLASSES, Workload
@@ -243,6 +244,8 @@ class Calibration:
                                    f"and applies to it only, not to {device.name}")
         cite = (self.citation,)
         src = (SOURCE_KEY,)
+        if self.clock_hz and device.name == "host":  # before the bandwidths, measured at it
+            device = _at_measured_clock(device, self.clock_hz, cite)
         memory = []
         for level in device.memory:
             measured = self.bandwidth.get(level.name)
@@ -305,8 +308,6 @@ class Calibration:
         sources[SOURCE_KEY] = self.citation
         changes: dict[str, Any] = {"memory": tuple(memory), "overheads": overheads,
                                    "sources": MappingProxyType(sources)}
-        if self.clock_hz and device.name == "host":
-            changes.update(_rescaled_clock(device, self.clock_hz, cite))
         return dataclasses.replace(device, **changes)
 
     # ---- mapping
@@ -417,31 +418,16 @@ def interpolate(bands: tuple[Band, ...], flops: float) -> float:
     return bands[-1].efficiency
 
 
-def _rescaled_clock(device: Device, clock_hz: float, cite: tuple[str, ...]) -> dict[str, Any]:
-    """Peaks and clocks of every unit scaled by measured / reported clock (the host's
-    peaks are derived as cores x lanes x FMA x 2 x clock, so they scale with it)."""
-    old = float(device.compute.boost_clock_hz.value)
-    if old <= 0:
-        return {}
-    ratio = clock_hz / old
+def _at_measured_clock(device: Device, clock_hz: float, cite: tuple[str, ...]) -> Device:
+    """The host at the clock its cores were measured to run (derived_figures.with_clock:
+    the host's peaks are cores x lanes x FMA x 2 x clock, so they scale with it)."""
     clock = Sourced(clock_hz, (SOURCE_KEY,), "measured",
                     note="dependent integer-add chain, one add per cycle, all cores loaded",
                     citations=cite)
-    if abs(ratio - 1) <= CLOCK_TOLERANCE:  # the peaks stand; the clock is known now
-        return {"compute": dataclasses.replace(device.compute, boost_clock_hz=clock)}
-
-    def scaled(fig: Sourced) -> Sourced:
-        return Sourced(float(fig.value) * ratio, tuple(fig.source) + (SOURCE_KEY,), "derived",
-                       formula=f"{float(fig.value):.6g} * {clock_hz:.6g} / {old:.6g}",
-                       note="rescaled to the measured clock", citations=tuple(fig.citations) + cite)
-
-    units = tuple(dataclasses.replace(u, clock_hz=clock, peak=MappingProxyType(
-        {p: scaled(f) for p, f in u.peak.items()})) for u in device.execution_units)
-    out: dict[str, Any] = {"execution_units": units,
-                           "compute": dataclasses.replace(device.compute, boost_clock_hz=clock)}
-    if device.cpu is not None:
-        out["cpu"] = dataclasses.replace(device.cpu, all_core_clock_hz=clock)
-    return out
+    old = float(device.compute.boost_clock_hz.value)
+    if old > 0 and abs(clock_hz / old - 1) <= CLOCK_TOLERANCE:  # the peaks stand; the clock is known now
+        return dataclasses.replace(device, compute=dataclasses.replace(device.compute, boost_clock_hz=clock))
+    return with_clock(device, clock, "rescaled to the measured clock")
 
 
 # --------------------------------------------------------------------------- loading

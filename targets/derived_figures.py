@@ -1,4 +1,4 @@
-"""Figures the loader computes rather than reads: power-mode scaling and energy-per-op bounds.
+"""Figures the loader computes rather than reads: power-mode and clock scaling, energy-per-op bounds.
 
 Why a separate step: a device file states one configuration (the datasheet's), while a Jetson
 runs in 15 W or MAXN and a file may leave an energy per op open.  Both are derived here, after
@@ -88,6 +88,32 @@ def apply_power_mode(device: Device, mode: PowerMode) -> Device:
                      idle_w=mode.idle_w or device.energy.idle_w)
     return replace(device, compute=compute, execution_units=tuple(units_out),
                    memory=tuple(levels), energy=energy, power_mode=mode.name)
+
+
+def with_clock(device: Device, clock: Sourced, why: str) -> Device:
+    """`device` with every execution unit at `clock`: a unit's peaks are per-cycle rates
+    times its clock, so they scale by clock / the unit's clock; on-chip bandwidths (bytes
+    per cycle) follow the cores' clock, DRAM's does not.  Energy per op stays: the voltage
+    a clock needs is not modelled."""
+    hz = float(clock.value)
+    cores = device.cpu.all_core_clock_hz if device.cpu is not None else device.compute.boost_clock_hz
+
+    def scaled(fig: Sourced, old: Sourced) -> Sourced:
+        return _derived(float(fig.value) * hz / float(old.value), (fig, clock),
+                        f"{float(fig.value):.6g} * {hz:.6g} / {float(old.value):.6g}", why)
+
+    units = tuple(replace(u, clock_hz=clock, peak=MappingProxyType(
+        {p: scaled(f, u.clock_hz) for p, f in u.peak.items()})) for u in device.execution_units)
+    levels = tuple(lvl if i == len(device.memory) - 1 else replace(
+        lvl, bandwidth_bytes_per_s=scaled(lvl.bandwidth_bytes_per_s, cores),
+        measured_bandwidth_bytes_per_s=(lvl.measured_bandwidth_bytes_per_s and scaled(
+            lvl.measured_bandwidth_bytes_per_s, cores)))
+        for i, lvl in enumerate(device.memory))
+    out = replace(device, execution_units=units, memory=levels,
+                  compute=replace(device.compute, boost_clock_hz=clock))
+    if device.cpu is not None:
+        out = replace(out, cpu=replace(device.cpu, all_core_clock_hz=clock))
+    return out
 
 
 def finish_device(device: Device) -> Device:

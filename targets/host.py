@@ -296,7 +296,7 @@ def _simd_bits(info: HostInfo) -> int:
 # miss"). So the figure is an assumption, and says why.
 HIDDEN_CLOCK_NOTE = ("the nominal rate /proc/cpuinfo reports under a hypervisor, which hides "
                      "the clock the cores boost to: compute-bound estimates may be high by "
-                     "that ratio; perf-calibrate measures it")
+                     "that ratio; perf-calibrate measures it, map-cpu{clock-ghz=...} sets it")
 
 
 def host_document(info: HostInfo) -> dict:

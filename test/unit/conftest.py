@@ -23,6 +23,18 @@ def imported(name: str, batch: int = 1):
     return import_model(build(name, batch))
 
 
+def pipeline(module, stages: str):
+    """A clone of `module` after the pass pipeline `stages` (perf-opt's -p text)."""
+    from compiler.context import make_context
+    from compiler.pipeline import build
+
+    clone = module.clone()
+    ctx = make_context()
+    for p in build(stages):
+        p.apply(ctx, clone)
+    return clone
+
+
 @pytest.fixture(scope="session")
 def zoo_import():
     return imported

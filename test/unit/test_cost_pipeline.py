@@ -7,6 +7,7 @@ import pytest
 
 from compiler.context import make_context
 from compiler.pipeline import build
+from conftest import pipeline
 from passes.cost import module_value
 from targets.catalog import load_device
 
@@ -143,14 +144,6 @@ def test_mapping_keeps_every_units_traffic(zoo_import, fused):
     if not fused:
         assert before["linear_1"].bytes_in == 128 * 256 * 2
 
-
-
-def pipeline(module, stages: str):
-    clone = module.clone()
-    ctx = make_context()
-    for p in build(stages):
-        p.apply(ctx, clone)
-    return clone
 
 
 @pytest.mark.parametrize("fused", [False, True])
