@@ -242,73 +242,61 @@ class Calibration:
         if self.device is not None and device.name != self.device:
             raise CalibrationError(f"{self.path}: error: this calibration measured {self.device} "
                                    f"and applies to it only, not to {device.name}")
-        cite = (self.citation,)
-        src = (SOURCE_KEY,)
         if self.clock_hz and device.name == "host":  # before the bandwidths, measured at it
-            device = _at_measured_clock(device, self.clock_hz, cite)
-        memory = []
-        for level in device.memory:
-            measured = self.bandwidth.get(level.name)
-            if measured is None:
-                memory.append(level)
-                continue
-            bw, method = measured
-            level = dataclasses.replace(level, measured_bandwidth_bytes_per_s=Sourced(
-                bw.median, src, "measured",
-                note=f"{method}; median of repeats, spread {bw.min:.4g}-{bw.max:.4g} B/s",
-                citations=cite))
-            capacity = self.capacities.get(level.name)
-            if capacity is not None and capacity < float(level.capacity_bytes.value):
-                level = dataclasses.replace(level, capacity_bytes=Sourced(
-                    capacity, src, "measured",
-                    note=f"largest copy (source + destination) still at this level's bandwidth; "
-                         f"the OS reports {float(level.capacity_bytes.value):.6g} B",
-                    citations=cite))
-            memory.append(level)
-        overheads = device.overheads
-        if self.dispatch_overhead_s is not None:
-            overheads = dataclasses.replace(overheads, framework_dispatch_s=Sourced(
-                self.dispatch_overhead_s, src, "measured",
-                note=("host time of an eager view on a GPU tensor (dispatch, no kernel)"
-                      if self.target == "gpu" else
-                      "median time of a one-element op called through an nn.Module"),
-                citations=cite))
-        if self.launch_overhead_s is not None:
-            overheads = dataclasses.replace(overheads, launch_s=Sourced(
-                self.launch_overhead_s, src, "measured",
-                note=("host time of an eager one-element nn.ReLU on the GPU less a view's: "
-                      "module call and CUDA launch" if self.target == "gpu" else
-                      "t(2 threads) - t(1 thread)/2 - dispatch/2 of an op two parallel grains "
-                      "long"), citations=cite))
-        if self.first_touch_bytes_per_s is not None:
-            overheads = dataclasses.replace(overheads, first_touch_bytes_per_s=Sourced(
-                self.first_touch_bytes_per_s, src, "measured",
-                note="fill of freshly mmap'd memory less a refill of mapped memory",
-                citations=cite))
-        if self.layout_reorder_bytes_per_s is not None:
-            overheads = dataclasses.replace(overheads, layout_reorder_bytes_per_s=Sourced(
-                self.layout_reorder_bytes_per_s, src, "measured",
-                note="median of NCHW <-> channels-last copies of conv-sized tensors",
-                citations=cite))
-        if self.library_call_s:
-            calls = dict(overheads.library_call_s)
-            calls.update({key: Sourced(seconds, src, "measured", citations=cite,
-                                       note="minimal call through an nn.Module less dispatch")
-                          for key, seconds in self.library_call_s.items()})
-            overheads = dataclasses.replace(overheads, library_call_s=MappingProxyType(calls))
-        if self.compiled_call_s is not None:
-            overheads = dataclasses.replace(overheads, compiled_call_s=Sourced(
-                self.compiled_call_s, src, "measured", citations=cite,
-                note="a one-op module torch.compile'd less the same module eager"))
-        if self.guard_check_per_parameter_s is not None:
-            overheads = dataclasses.replace(overheads, guard_check_per_parameter_s=Sourced(
-                self.guard_check_per_parameter_s, src, "measured", citations=cite,
-                note="Dynamo's guard check of compiled zoo models per parameter, fitted"))
+            device = _at_measured_clock(device, self.clock_hz, (self.citation,))
         sources = dict(device.sources)
         sources[SOURCE_KEY] = self.citation
-        changes: dict[str, Any] = {"memory": tuple(memory), "overheads": overheads,
-                                   "sources": MappingProxyType(sources)}
-        return dataclasses.replace(device, **changes)
+        return dataclasses.replace(device, memory=self._memory(device.memory),
+                                   overheads=self._overheads(device.overheads),
+                                   sources=MappingProxyType(sources))
+
+    def _measured(self, value: float, note: str) -> Sourced:
+        return Sourced(value, (SOURCE_KEY,), "measured", note=note, citations=(self.citation,))
+
+    def _memory(self, levels) -> tuple:
+        """Each level this file measured, with its bandwidth (and a capacity below the OS's
+        where the copies left the level's bandwidth sooner)."""
+        out = []
+        for level in levels:
+            if level.name in self.bandwidth:
+                bw, method = self.bandwidth[level.name]
+                level = dataclasses.replace(level, measured_bandwidth_bytes_per_s=self._measured(
+                    bw.median, f"{method}; median of repeats, spread {bw.min:.4g}-{bw.max:.4g} B/s"))
+                capacity = self.capacities.get(level.name)
+                if capacity is not None and capacity < float(level.capacity_bytes.value):
+                    level = dataclasses.replace(level, capacity_bytes=self._measured(
+                        capacity, f"largest copy (source + destination) still at this level's "
+                                  f"bandwidth; the OS reports {float(level.capacity_bytes.value):.6g} B"))
+            out.append(level)
+        return tuple(out)
+
+    def _overheads(self, overheads):
+        """The device's overheads with each one this file measured, noted with how."""
+        gpu = self.target == "gpu"
+        measured = (
+            ("framework_dispatch_s", self.dispatch_overhead_s,
+             "host time of an eager view on a GPU tensor (dispatch, no kernel)" if gpu else
+             "median time of a one-element op called through an nn.Module"),
+            ("launch_s", self.launch_overhead_s,
+             "host time of an eager one-element nn.ReLU on the GPU less a view's: module call "
+             "and CUDA launch" if gpu else
+             "t(2 threads) - t(1 thread)/2 - dispatch/2 of an op two parallel grains long"),
+            ("first_touch_bytes_per_s", self.first_touch_bytes_per_s,
+             "fill of freshly mmap'd memory less a refill of mapped memory"),
+            ("layout_reorder_bytes_per_s", self.layout_reorder_bytes_per_s,
+             "median of NCHW <-> channels-last copies of conv-sized tensors"),
+            ("compiled_call_s", self.compiled_call_s,
+             "a one-op module torch.compile'd less the same module eager"),
+            ("guard_check_per_parameter_s", self.guard_check_per_parameter_s,
+             "Dynamo's guard check of compiled zoo models per parameter, fitted"))
+        changes: dict[str, Any] = {name: self._measured(value, note)
+                                   for name, value, note in measured if value is not None}
+        if self.library_call_s:
+            calls = dict(overheads.library_call_s)
+            calls.update({key: self._measured(seconds, "minimal call through an nn.Module less dispatch")
+                          for key, seconds in self.library_call_s.items()})
+            changes["library_call_s"] = MappingProxyType(calls)
+        return dataclasses.replace(overheads, **changes)
 
     # ---- mapping
 
