@@ -30,6 +30,10 @@ def make_parser() -> ArgumentParser:
                    help="catalog device that predicts the GPU (default: the one its name maps "
                         "to, e.g. 'NVIDIA H200' -> h200-sxm)")
     p.add_argument("--repeats", type=int, default=10, help="timed samples per configuration")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="measure the whole list this many times, one round after another; "
+                        "each configuration keeps its fastest round and the table names those "
+                        "whose rounds differ by more than 15%% (a VM slowed by its neighbours)")
     p.add_argument("--calibration", metavar="FILE", help="calibration file from perf-calibrate")
     p.add_argument("--compile", action="store_true",
                    help="also run torch.compile'd models against the fused (compiled) pipeline")
@@ -67,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(llvm_style(sys.argv[1:] if argv is None else argv, parser))
     if args.repeats < 1:
         parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.rounds < 1:
+        parser.error(f"--rounds must be >= 1, got {args.rounds}")
+    if args.rounds > 1 and args.per_op:
+        parser.error("--rounds repeats the model table; it does not take --per-op")
     if any(b < 1 for b in args.batches):
         parser.error("batches must be >= 1")
     if "tf32" in args.precisions and args.device != "cuda":
@@ -116,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
                               max_foreign=args.max_foreign_load, quiet_wait_s=args.quiet_wait,
                               isolate=not args.in_process, pin_allocator=args.pin_allocator,
                               device=args.device, gpu_device=args.gpu_device,
-                              measure_only=args.measure_only)
+                              measure_only=args.measure_only, rounds=args.rounds)
             if progress:
                 sys.stderr.write("\n")
             sys.stdout.write(table(result))

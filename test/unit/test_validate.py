@@ -103,6 +103,27 @@ def test_rows_at_another_memory_speed_are_shown_and_left_out_of_a_second_mape():
     assert steady_memory_mape(old) is None and memory_speed(old, old["rows"][0]) is None
 
 
+def test_rows_whose_rounds_disagree_are_named_and_left_out_of_a_second_mape():
+    from compiler.validate import round_spread
+
+    def row(rounds, error):
+        return {"model": "m", "batch": 1, "precision": "fp32", "runtime": "eager",
+                "measured_s": min(rounds), "predicted_s": min(rounds) * (1 + error),
+                "error": error, "round_medians_s": rounds}
+
+    rows = [row([1.0e-3, 1.1e-3], 0.10), row([2.0e-3, 2.2e-3], -0.30), row([5.0e-3, 2.5e-3], 0.40)]
+    result = {"rows": rows, "mape": 0.8 / 3, "configurations": 3, "failed": 0,
+              "calibration": None, "conditions": {}}
+    line = round_spread(result)
+    # 5.0 / 2.5 ms moved 2x; (10% + 30%) / 2 over the two within 15%
+    assert line == ("rounds: 1 of 3 configurations moved more than 15% between rounds (up to "
+                    "2.00x); each keeps its fastest; MAPE 20.0% over the 2 that held")
+    assert line in table(result)
+    assert round_spread(dict(result, rows=rows[:2])).startswith("rounds: 0 of 2")
+    single = [dict(r, round_medians_s=None) for r in rows]
+    assert round_spread(dict(result, rows=single)) is None
+
+
 def test_pipeline_follows_runtime_precision_and_calibration():
     assert pipeline_text("bf16", "eager", None) == (
         "annotate-deps,assign-precision{default=bf16},map-cpu{device=host},cost")
@@ -166,10 +187,17 @@ def test_cli_writes_json_and_rejects_bad_input(tmp_path, capsys):
     out = tmp_path / "v.json"
     # in this process: the isolated worker is the `result` fixture's (saves a torch start)
     assert main(["--models", "mlp", "--batches", "1", "--repeats", "2", "--no-progress",
-                 "--quiet-wait", "0", "--in-process", "--json", str(out)]) == 0
+                 "--quiet-wait", "0", "--in-process", "--rounds", "2", "--json", str(out)]) == 0
     assert "MAPE" in capsys.readouterr().out
     data = json.loads(out.read_text())
     assert len(data["rows"]) == 1 and data["mape"] is not None
+    # two rounds: the row keeps the faster one's median
+    assert data["conditions"]["rounds"] == 2
+    rounds = data["rows"][0]["round_medians_s"]
+    assert len(rounds) == 2 and data["rows"][0]["measured_s"] == min(rounds)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--models", "mlp", "--rounds", "0"])
+    assert exit_.value.code == 1 and "--rounds must be >= 1" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         main(["--models", "nope"])
     assert exit_.value.code == 1 and "unknown model 'nope'" in capsys.readouterr().err
