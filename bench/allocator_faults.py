@@ -30,7 +30,7 @@ def simulated_fault_bytes(model: str, batch: int, precision: str) -> int:
     module = import_model(build(model, batch)).module
     for p in build_pipeline(f"annotate-deps,assign-precision{{default={precision}}}"):
         p.apply(make_context(), module)
-    return sum(fresh_pages(schedule(module)).values())
+    return sum(f.total for f in fresh_pages(schedule(module)).values())
 
 
 def main() -> int:

@@ -14,8 +14,10 @@ pipeline's units:
   generated loops    Inductor's C++ loops (the copies    element-wise units, library
                      of convolution weights into         units' weight copies
                      channels-last order among them,     (weight_layout_copy_s) and
-                     often fused into the loop that      tails (their vector time and
-                     finishes an earlier unit)           epilogue_s)
+                     often fused into the loop that      tails (their vector time,
+                     finishes an earlier unit)           epilogue_s, and the fresh pages
+                                                         of a tail written out of place:
+                                                         loop_first_touch_s)
   wrapper and guards the forward's wall time less the    compiled_call_s, the guard
                      above: Dynamo's guards, the         check and each unit's
                      wrapper's Python, allocations       dispatch
@@ -75,10 +77,11 @@ def estimated_parts(module) -> dict:
             parts["generated loops"] += latency
             continue
         copy = value(kernel, "weight_layout_copy_s")
-        tail = 0.0
+        # a loop that writes a buffer of its own faults its pages, not the library call
+        tail = value(kernel, "loop_first_touch_s")
         if value(kernel, "epilogue_bytes"):  # a generated loop finishes the unit
             estimate = roofline.estimate(workload, mapping_of(kernel), device)
-            tail = estimate.vector_time_s + value(kernel, "epilogue_s")
+            tail += estimate.vector_time_s + value(kernel, "epilogue_s")
         parts["weight copies"] += copy
         parts["generated loops"] += copy + tail
         parts["library calls"] += latency - copy - tail

@@ -124,8 +124,18 @@ def footprint(module: ModuleOp) -> MemoryFootprint:
     return MemoryFootprint(sum(plan.weights.values()), peak, workspace, peak_unit)
 
 
+@dataclass(frozen=True)
+class FreshPages:
+    """Bytes a unit faults in afresh each run; `loop`: those the generated loop after its
+    library call faults (a compiled tail that writes a buffer of its own), the rest inside
+    the call."""
+
+    total: int
+    loop: int = 0
+
+
 def fresh_pages(plan: Schedule, pinned: bool = False, plain_layout: bool = True,
-                native_conv: NativeConv | None = None, prepacked: bool = False) -> dict[Operation, int]:
+                native_conv: NativeConv | None = None, prepacked: bool = False) -> dict[Operation, FreshPages]:
     """Bytes each unit's outputs find on fresh pages when the module whose `schedule` is
     `plan` runs repeatedly on glibc malloc (targets/glibc_heap.py): weights (built in their imported dtype, then cast
     to the assigned precision) and inputs stay allocated across runs. `pinned`: glibc
@@ -136,9 +146,24 @@ def fresh_pages(plan: Schedule, pinned: bool = False, plain_layout: bool = True,
     ahead of the runs, so no call copies them."""
     steps = [allocator_calls(step, plain_layout, native_conv, prepacked) for step in plan.steps]
     weights = [(W.value_bytes(w, None), nbytes) for w, nbytes in plan.weights.items()]
-    fresh = glibc_heap.fresh_bytes_per_step(steps, weights, list(plan.inputs.values()),
-                                            pinned=pinned)
-    return {step.unit: nbytes for step, nbytes in zip(plan.steps, fresh)}
+    fresh = glibc_heap.fresh_bytes_per_alloc(steps, weights, list(plan.inputs.values()),
+                                             pinned=pinned)
+    out = {}
+    for step, faulted in zip(plan.steps, fresh):
+        # the unit's outputs are the loop's to allocate where its tail writes out of place
+        loop = (sum(faulted.get(value, 0) for value, _ in step.allocs)
+                if _tail_out_of_place(step, plain_layout) else 0)
+        out[step.unit] = FreshPages(sum(faulted.values()), loop)
+    return out
+
+
+def _tail_out_of_place(step: Step, plain_layout: bool) -> bool:
+    """A compiled convolution whose loop writes its output to a buffer of its own
+    (cpu_copies.tail_out_of_place), not over the library's result."""
+    if plain_layout or U.dominant(step.unit)[1].op_class not in (W.CONV, W.DEPTHWISE_CONV):
+        return False
+    tail = {kind for kind, _ in U.workload(step.unit).tail}
+    return cpu_copies.tail_out_of_place(tail, U.unit_precision(step.unit))
 
 
 INDEX_BYTES = 8   # int64
@@ -191,8 +216,7 @@ def allocator_calls(step: Step, plain_layout: bool = True,
         # result, or to a buffer of its own; then the result lives until the loop has read
         # it, and the call's inputs die before the loop's output is allocated.
         result, rest = outputs, frees
-        tail = {kind for kind, _ in U.workload(step.unit).tail}
-        if not plain_layout and cpu_copies.tail_out_of_place(tail, precision):
+        if _tail_out_of_place(step, plain_layout):
             buffer = object()
             result = [("alloc", buffer, sum(nbytes for _, _, nbytes in outputs))]
             rest = frees + outputs + [("free", buffer)]

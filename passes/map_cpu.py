@@ -10,7 +10,7 @@ from typing import ClassVar
 from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation
 
-from passes.liveness import Schedule, fresh_pages
+from passes.liveness import FreshPages, Schedule, fresh_pages
 from passes.map_target import MapPass
 from targets import cpu_copies
 from targets.catalog import Device
@@ -60,7 +60,7 @@ class MapCpuPass(MapPass):
         op.attributes[ALLOCATOR_ATTR] = StringAttr(self.allocator)
         op.attributes[WEIGHTS_ATTR] = StringAttr(self.weights)
 
-    def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, int]:
+    def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, FreshPages]:
         # glibc trims and regrows its heap and mmaps large blocks; pinned, only the largest
         def native(conv, precision: str) -> bool:
             return not cpu_copies.runs_on_onednn(conv, precision, device)

@@ -24,7 +24,7 @@ from dialects.perf import KERNEL_OPS, KernelOp, RegionUnitOp
 from passes import units as U
 from passes.diagnostic import DiagnosticError
 from passes.fuse import FUSED_ATTR, kind
-from passes.liveness import Schedule, schedule
+from passes.liveness import FreshPages, Schedule, schedule
 from passes.outline import outline, rewrap
 from targets.calibration import load as load_calibration
 from targets.catalog import HOST, CatalogError, Device, Sourced, load_device
@@ -186,7 +186,7 @@ class MapPass(ModulePass):
         """The target's mapping model, `targets/<target>_model.py`."""
         return importlib.import_module(f"targets.{self.TARGET}_model")
 
-    def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, int]:
+    def fresh_pages(self, plan: Schedule, plain_layout: bool, device: Device) -> dict[Operation, FreshPages]:
         """Bytes each unit's outputs fault in afresh per run on `device`; only a host
         allocator does. `plain_layout`: the runtime passes activations in PyTorch's default
         layout (eager)."""
@@ -229,7 +229,9 @@ class MapPass(ModulePass):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
             workload = dataclasses.replace(workloads[unit], model_weight_bytes=model_weights,
                                            model_run_bytes=run_bytes,
-                                           fresh_bytes=fresh.get(unit), plain_layout=plain)
+                                           fresh_bytes=fresh[unit].total if unit in fresh else None,
+                                           loop_fresh_bytes=fresh[unit].loop if unit in fresh else 0,
+                                           plain_layout=plain)
             try:
                 mapping = model.map_workload(workload, device, self.calibration_fractions(workload))
             except ValueError as err:  # refused precision, impossible mapping

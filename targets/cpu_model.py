@@ -316,6 +316,9 @@ def map_workload(workload: Workload, device: Device,
         "class_efficiency_source": source, "vector_precision": vec_prec,
         "first_touch_s": first_touch_s,
         "fresh_bytes": fresh_bytes(workload) if first_touch_s else 0,
+        # the share a compiled graph's loop faults after the library call (per-part split)
+        "loop_first_touch_s": (first_touch_s * workload.loop_fresh_bytes / fresh_bytes(workload)
+                               if first_touch_s else 0.0),
         "weight_layout_copy_s": layout_s, "weight_layout_copy_bytes": layout_bytes,
         "weight_reorder_s": reorder_s, "weight_reorder_bytes": reorder_bytes,
         "activation_reorder_s": activation_s, "activation_reorder_bytes": activation_bytes,

@@ -131,7 +131,17 @@ Event = tuple
 def fresh_bytes_per_step(schedule: list[list[Event]],
                          weights: list[tuple[int, int]] = (), inputs: list[int] = (),
                          runs: int = 3, pinned: bool = False) -> list[int]:
-    """Bytes faulted in at each step of the steady-state run of `schedule`.
+    """Bytes faulted in at each step of the steady-state run of `schedule`
+    (fresh_bytes_per_alloc, summed over each step's allocations)."""
+    return [sum(step.values()) for step in fresh_bytes_per_alloc(schedule, weights, inputs,
+                                                                 runs, pinned)]
+
+
+def fresh_bytes_per_alloc(schedule: list[list[Event]],
+                          weights: list[tuple[int, int]] = (), inputs: list[int] = (),
+                          runs: int = 3, pinned: bool = False) -> list[dict[object, int]]:
+    """Bytes faulted in by each allocation of each step of the steady-state run of
+    `schedule`, keyed by the allocation's key (those that fault nothing left out).
 
     `schedule` holds, per step (kernel), its allocator calls in order (`Event`; a key freed
     that the run never allocated, such as a model input, is ignored). Before the first run
@@ -156,16 +166,17 @@ def fresh_bytes_per_step(schedule: list[list[Event]],
             arena.free(handle)
     for nbytes in inputs:
         arena.malloc(nbytes)
-    fresh: list[int] = []
+    fresh: list[dict[object, int]] = []
     for _ in range(runs):
         fresh = []
         handles: dict[object, int] = {}
         for events in schedule:
-            step = 0
+            step: dict[object, int] = {}
             for event in events:
                 if event[0] == "alloc":
                     handles[event[1]], faulted = arena.malloc(event[2])
-                    step += faulted
+                    if faulted:
+                        step[event[1]] = step.get(event[1], 0) + faulted
                 elif event[1] in handles:
                     arena.free(handles.pop(event[1]))
             fresh.append(step)

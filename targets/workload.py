@@ -107,6 +107,9 @@ class Workload:
     # Bytes of fresh pages its outputs land on in the model's steady-state run (targets/
     # glibc_heap.py); None: an op on its own, repeated (the mmap-threshold rule applies).
     fresh_bytes: int | None = None
+    # Of those, the bytes a compiled graph's loop faults writing a buffer of its own after
+    # the library call (passes/liveness.FreshPages.loop); the rest fault inside the call.
+    loop_fresh_bytes: int = 0
     # (op kind, vector FLOPs) of each op of a fused unit besides its dominant one, in order:
     # the element-wise tail of a convolution or matmul ('batch_norm', 'silu', ...).
     tail: tuple[tuple[str, int], ...] = ()

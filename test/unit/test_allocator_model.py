@@ -37,7 +37,7 @@ def test_glibc_fresh_pages_cost_exactly_their_first_touch_time(resnet18_b8):
 
     rate = load(CALIBRATION).first_touch_bytes_per_s
     glibc, pinned = run(resnet18_b8, "glibc"), run(resnet18_b8, "pinned")
-    fresh = sum(fresh_pages(schedule(resnet18_b8)).values())
+    fresh = sum(f.total for f in fresh_pages(schedule(resnet18_b8)).values())
     assert fresh > 25e6   # the 8x64x112x112 fp32 activations (25.7 MB) are mmapped each run
     touch = [k.attributes["first_touch_s"].value.data for k in U.units(glibc)]
     assert sum(touch) == pytest.approx(fresh / rate, rel=1e-6)
@@ -191,4 +191,8 @@ def test_a_compiled_bf16_batch_norm_silu_tail_writes_a_buffer_of_its_own():
         else:
             assert kinds[0] == ("alloc", True)
     assert extra["bf16"] == extra["fp32"] + 1      # the result, beside oneDNN's weight copy
-    assert sum(fresh_pages(fused(8, "bf16"), plain_layout=False).values()) > 38e6
+    bf16 = fresh_pages(fused(8, "bf16"), plain_layout=False).values()
+    assert sum(f.total for f in bf16) > 38e6
+    # the loop faults the buffer it writes; an in-place loop faults nothing of its own
+    assert all(0 <= f.loop <= f.total for f in bf16) and sum(f.loop for f in bf16) > 0
+    assert not any(f.loop for f in fresh_pages(fused(8, "fp32"), plain_layout=False).values())
