@@ -123,9 +123,9 @@ def main() -> int:
                 clock = float(clock)
             except ValueError:
                 sys.exit(f"error: --clock-ghz takes a number in GHz or `measured`, not {clock!r}")
-        now = rescore(result, cal, float(clock) if clock else None)
+        now = rescore(result, cal, clock)
         if clock:
-            print(f"clock set to {float(clock):.3f} GHz")
+            print(f"clock set to {clock:.3f} GHz")
         print(f"== {path} (measured {result.get('date', '?')}, allocator {result.get('allocator')})")
         sys.stdout.write(table(now))
         if was is not None and now["mape"] is not None:

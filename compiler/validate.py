@@ -315,15 +315,14 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                     row.error = (row.predicted_s - again["median_s"]) / again["median_s"]
     # Later rounds: the whole list again, so a slow spell of the machine falls on different
     # rows each time; a row keeps its fastest round.
+    measured = [row for row in rows if row.measured.get("ok")] if rounds > 1 else []
+    for row in measured:
+        row.round_medians_s.append(row.measured["median_s"])
     for number in range(2, rounds + 1):
-        for row in rows:
-            if not row.measured.get("ok"):
-                continue
+        for row in measured:
             c = row.config
             say(f"{c.label}: round {number} of {rounds}")
             again = run(c)
-            if not row.round_medians_s:
-                row.round_medians_s.append(row.measured["median_s"])
             if not again.get("ok") or again.get("busy"):
                 continue
             row.round_medians_s.append(again["median_s"])

@@ -151,8 +151,10 @@ def fresh_pages(plan: Schedule, pinned: bool = False, plain_layout: bool = True,
     out = {}
     for step, faulted in zip(plan.steps, fresh):
         # the unit's outputs are the loop's to allocate where its tail writes out of place
-        loop = (sum(faulted.get(value, 0) for value, _ in step.allocs)
-                if _tail_out_of_place(step, plain_layout) else 0)
+        # (asked only of a unit whose outputs fault: the check builds its workload)
+        loop = sum(faulted.get(value, 0) for value, _ in step.allocs)
+        if loop and not _tail_out_of_place(step, plain_layout):
+            loop = 0
         out[step.unit] = FreshPages(sum(faulted.values()), loop)
     return out
 

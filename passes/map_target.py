@@ -137,10 +137,8 @@ def mapped_device(module: ModuleOp) -> Device:
         attr = module.attributes.get(key)
         return attr.data if isinstance(attr, StringAttr) else None
 
-    clock = module.attributes.get(CLOCK_ATTR)
     return configured_device(load_device(text(DEVICE_ATTR), text(POWER_MODE_ATTR)),
-                             text(CALIBRATION_ATTR),
-                             clock.value.data if isinstance(clock, FloatAttr) else None)
+                             text(CALIBRATION_ATTR), attribute_value(module, CLOCK_ATTR))
 
 
 @functools.lru_cache(maxsize=None)
@@ -227,10 +225,11 @@ class MapPass(ModulePass):
         for unit in units:
             if isinstance(unit, KernelOp):
                 raise DiagnosticError(f"already mapped to {unit.TARGET}; run one map pass per pipeline", unit)
+            pages = fresh.get(unit)
             workload = dataclasses.replace(workloads[unit], model_weight_bytes=model_weights,
                                            model_run_bytes=run_bytes,
-                                           fresh_bytes=fresh[unit].total if unit in fresh else None,
-                                           loop_fresh_bytes=fresh[unit].loop if unit in fresh else 0,
+                                           fresh_bytes=pages.total if pages else None,
+                                           loop_fresh_bytes=pages.loop if pages else 0,
                                            plain_layout=plain)
             try:
                 mapping = model.map_workload(workload, device, self.calibration_fractions(workload))
