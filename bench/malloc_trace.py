@@ -6,7 +6,11 @@ Compiles bench/malloc_trace/shim.c (needs a C compiler) into build/malloc_trace/
 itself with the shim preloaded, runs the zoo model three times untraced and traces the
 fourth, marking each leaf module's start. Each line: `m BYTES ADDRESS` (malloc or
 posix_memalign), `f BYTES ADDRESS` (its free), `# > module Type`; `heap` or `mmap` says
-where glibc served the block (mmapped blocks lie far above the program break).
+where glibc served the block (mmapped blocks lie far above the program break); `at` is
+where the block lies and `break` the program break after the call, in MB from the lowest
+traced heap block (glibc grows and trims
+its heap there), and `faults before it` the minor page faults since the previous line: the
+pages the kernels that ran in between touched first.
 
     .venv/bin/python bench/malloc_trace.py resnet50 8 fp32
     .venv/bin/python bench/malloc_trace.py vit_b_16 8 bf16 --min-bytes 1048576
@@ -27,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 SOURCE = ROOT / "bench" / "malloc_trace" / "shim.c"
 LIBRARY = ROOT / "build" / "malloc_trace" / "shim.so"
 MMAP_GAP = 1 << 40   # mmapped blocks sit terabytes above the heap on x86-64 Linux
+PAGE = 4096          # bytes a minor fault maps (x86-64 base page; THP off for the heap)
 
 
 def build_shim() -> None:
@@ -66,9 +71,13 @@ def annotate(path: str) -> str:
     out = []
     for line in lines:
         if line[:1] in "mf":
-            kind, nbytes, address = line.split()
+            kind, nbytes, address, faults, brk = line.split()
             where = "mmap" if int(address, 16) - heap > MMAP_GAP else "heap"
-            out.append(f"  {'alloc' if kind == 'm' else 'free '} {int(nbytes) / 1e6:9.3f} MB  {where}")
+            start = (int(address, 16) - heap) / 1e6
+            at = f"at {start:8.3f}-{start + int(nbytes) / 1e6:8.3f}" if where == "heap" else " " * 20
+            out.append(f"  {'alloc' if kind == 'm' else 'free '} {int(nbytes) / 1e6:9.3f} MB  {where} {at}"
+                       f"  break {(int(brk, 16) - heap) / 1e6:8.3f}"
+                       f"  faults before it {int(faults):6d} ({int(faults) * PAGE / 1e6:7.3f} MB)")
         else:
             out.append(line[2:])
     return "\n".join(out) + "\n"

@@ -1,7 +1,11 @@
 /* LD_PRELOAD shim for bench/malloc_trace.py: logs malloc / posix_memalign calls of at
  * least MALLOC_TRACE_MIN bytes and the frees of those blocks, while tracing is switched on
  * (malloc_trace_on), to the file named by MALLOC_TRACE_OUT, one line per call:
- *   m <bytes> <address>     f <bytes> <address>     # <marker text>
+ *   m <bytes> <address> <faults> <break>     f <bytes> <address> <faults> <break>
+ *   # <marker text>
+ * where <faults> counts the process's minor page faults since the previous line (the pages
+ * the kernels in between touched first) and <break> is the program break after the call
+ * (glibc grows and trims its heap there).
  * Heap blocks have addresses near the program break; mmapped ones near the shared
  * libraries (0x7f... on x86-64 Linux). Not thread-safe: trace single-threaded callers
  * (PyTorch allocates an eager op's tensors on the calling thread). */
@@ -9,6 +13,8 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define SLOTS 65536
 
@@ -20,6 +26,7 @@ static int on;
 static size_t min_bytes = 256 * 1024;
 static void *blocks[SLOTS];
 static size_t sizes[SLOTS];
+static long faults_seen;
 
 static void resolve(void) {
     if (real_malloc) return;
@@ -28,9 +35,18 @@ static void resolve(void) {
     real_memalign = dlsym(RTLD_NEXT, "posix_memalign");
 }
 
+static long faults_since_last(void) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    long delta = usage.ru_minflt - faults_seen;
+    faults_seen = usage.ru_minflt;
+    return delta;
+}
+
 static void record(char kind, void *p, size_t n) {
     on = 0; /* fprintf may allocate */
-    fprintf(out, "%c %zu %p\n", kind, n, p);
+    long faults = faults_since_last();
+    fprintf(out, "%c %zu %p %ld %p\n", kind, n, p, faults, sbrk(0));
     on = 1;
 }
 
@@ -52,6 +68,7 @@ void malloc_trace_on(int enable) {
         if (min) min_bytes = strtoull(min, 0, 10);
     }
     on = enable && out;
+    if (on) faults_since_last();
     if (out) fflush(out);
 }
 
