@@ -19,8 +19,10 @@ pipeline's units:
                                                          of a tail written out of place:
                                                          loop_first_touch_s)
   wrapper and guards the forward's wall time less the    compiled_call_s, the guard
-                     above: Dynamo's guards, the         check and each unit's
-                     wrapper's Python, allocations       dispatch
+                     above: Dynamo's guards, the         check, each unit's dispatch,
+                     wrapper's Python, allocations       and the release of the pages
+                     and frees (`del buf`, where         its fresh buffers faulted in
+                     glibc returns pages to the OS)      (page_release_s)
 
 The estimate's parts add up to its serial latency; `schedule` is what the compiled
 schedule's concurrency takes off that.
@@ -48,8 +50,9 @@ ATEN_CALL_KINDS = {"convolution": "convolution", "conv2d": "convolution", "linea
 
 def estimated_parts(module) -> dict:
     """{part: seconds} of a module after a compiled pipeline's `cost`, plus 'schedule'
-    (latency - the parts' sum, <= 0), 'latency', 'weight copies' and 'fresh pages' (inside
-    the parts) and 'calls': the library units in order, (name, call_key, seconds) each."""
+    (latency - the parts' sum, <= 0), 'latency', 'weight copies', 'fresh pages' and 'page
+    release' (inside the parts) and 'calls': the library units in order, (name, call_key,
+    seconds) each."""
     from dialects.perf import KernelOp
     from passes import units as U
     from passes.map_target import attribute_value, mapped_device, mapping_of
@@ -57,7 +60,7 @@ def estimated_parts(module) -> dict:
 
     device = mapped_device(module)
     parts: dict = dict.fromkeys(PARTS, 0.0)
-    parts["fresh pages"] = parts["weight copies"] = 0.0
+    parts["fresh pages"] = parts["page release"] = parts["weight copies"] = 0.0
     calls = []
     # each unit's dispatch is the wrapper's call of its kernel
     dispatch = device.overheads.framework_dispatch_s
@@ -71,14 +74,19 @@ def estimated_parts(module) -> dict:
             continue
         workload = U.workload(kernel)
         latency = value(kernel, "latency_s") - call_s
-        parts["wrapper and guards"] += call_s
-        parts["fresh pages"] += value(kernel, "first_touch_s")
+        # the pages a unit's buffers faulted in go back to the OS at the wrapper's `del`
+        touch, release = value(kernel, "first_touch_s"), value(kernel, "page_release_s")
+        faulting = 1.0 - release / touch if touch else 1.0   # the share left where they fault
+        latency -= release
+        parts["wrapper and guards"] += call_s + release
+        parts["fresh pages"] += touch
+        parts["page release"] += release
         if workload.op_class not in UNIT_CALL_KINDS or not workload.matrix_flops:
             parts["generated loops"] += latency
             continue
         copy = value(kernel, "weight_layout_copy_s")
         # a loop that writes a buffer of its own faults its pages, not the library call
-        tail = value(kernel, "loop_first_touch_s")
+        tail = value(kernel, "loop_first_touch_s") * faulting
         if value(kernel, "epilogue_bytes"):  # a generated loop finishes the unit
             estimate = roofline.estimate(workload, mapping_of(kernel), device)
             tail += estimate.vector_time_s + value(kernel, "epilogue_s")
@@ -287,7 +295,9 @@ def compiled_parts_table(result: dict, top: int = 15) -> str:
               f"weight copies into channels-last order: predicted {est['weight copies'] * 1e3:.3f} ms"
               f" (measured {meas['weight-copy loops'] * 1e3:.3f} ms in loops that only copy; the "
               "rest run inside other loops)",
-              f"fresh pages (first touch, inside the parts): predicted {est['fresh pages'] * 1e3:.3f} ms",
+              f"fresh pages (first touch, inside the parts): predicted {est['fresh pages'] * 1e3:.3f} ms"
+              + (f", of which {est['page release'] * 1e3:.3f} ms returning them to the OS where the "
+                 "wrapper frees their buffers" if est.get("page release") else ""),
               f"Dynamo's guard check: measured {meas['guard check'] * 1e3:.3f} ms"]
     rows = [r for r in result["library_calls"] if r["measured_s"] is not None]
     lines += ["", f"library calls, {len(rows)} of {len(result['library_calls'])} units paired "

@@ -26,6 +26,8 @@ Schema (JSON, `schema_version` 1; a spread is {"min", "median", "max"} over repe
                  [applied, by level name; a measured effective capacity replaces a larger
                  reported one (a VM's last-level cache is a share of the socket's)]
     first_touch bytes_per_s (spread) of page-faulting fresh memory   [applied]
+                [release_bytes_per_s (spread): the unmapping alone, the share of that
+                 cost paid where the buffer is freed]                   [applied]
     layout_reorder bytes_per_s (spread) of NCHW <-> channels-last copies, cases [applied]
     library_call_s {op class: {precision: spread}}: a minimal call's time beyond dispatch
                  (library_call_method says how)                        [applied; an FP32
@@ -149,6 +151,7 @@ class Calibration:
     launch_overhead_s: float | None = None
     clock_hz: float | None = None
     first_touch_bytes_per_s: float | None = None
+    page_release_bytes_per_s: float | None = None
     layout_reorder_bytes_per_s: float | None = None
     library_call_s: Mapping[str, float] = dataclasses.field(default_factory=dict)  # "class:prec"
     compiled_call_s: float | None = None
@@ -211,6 +214,8 @@ class Calibration:
             lines.append(f"  thread-pool fork/join: {self.launch_overhead_s * 1e6:.2f} us")
         if self.first_touch_bytes_per_s is not None:
             lines.append(f"  first touch of fresh memory: {self.first_touch_bytes_per_s / 1e9:.2f} GB/s")
+        if self.page_release_bytes_per_s is not None:
+            lines.append(f"  of which releasing it: {self.page_release_bytes_per_s / 1e9:.2f} GB/s")
         for key, seconds in self.library_call_s.items():
             lines.append(f"  library call {key}: {seconds * 1e6:.1f} us beyond dispatch")
         if self.layout_reorder_bytes_per_s is not None:
@@ -283,6 +288,8 @@ class Calibration:
              "t(2 threads) - t(1 thread)/2 - dispatch/2 of an op two parallel grains long"),
             ("first_touch_bytes_per_s", self.first_touch_bytes_per_s,
              "fill of freshly mmap'd memory less a refill of mapped memory"),
+            ("page_release_bytes_per_s", self.page_release_bytes_per_s,
+             "munmap of the filled mapping, timed alone"),
             ("layout_reorder_bytes_per_s", self.layout_reorder_bytes_per_s,
              "median of NCHW <-> channels-last copies of conv-sized tensors"),
             ("compiled_call_s", self.compiled_call_s,
@@ -533,6 +540,7 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
             capacities[level] = cap
     clock = None
     first_touch, reorder = (_rate(c, data, key) for key in ("first_touch", "layout_reorder"))
+    release = _rate(c, data, "first_touch", "release_bytes_per_s", required=False)
     calls = {}
     native_probe = ONEDNN_PROBE_MARK not in str(data.get("library_call_method", ""))
     for cls, per_prec in c.obj(data.get("library_call_s") or {}, "library_call_s").items():
@@ -561,6 +569,7 @@ def from_dict(data: Any, origin: str = "<calibration>") -> Calibration:
         bandwidth=MappingProxyType(bandwidth), capacities=MappingProxyType(capacities),
         dispatch_overhead_s=dispatch,
         launch_overhead_s=launch, clock_hz=clock, first_touch_bytes_per_s=first_touch,
+        page_release_bytes_per_s=release,
         layout_reorder_bytes_per_s=reorder, library_call_s=MappingProxyType(calls),
         compiled_call_s=compiled_call, guard_check_per_parameter_s=guards,
         raw=MappingProxyType(data), kernels=MappingProxyType(kernels),
@@ -603,14 +612,18 @@ def _kernels(c: _Checker, benchmarks: Any) -> dict[tuple, tuple[float, str]]:
     return out
 
 
-def _rate(c: _Checker, data: Mapping[str, Any], key: str) -> float | None:
-    """The median of `data[key]["bytes_per_s"]`, or None when the file has no `key`."""
+def _rate(c: _Checker, data: Mapping[str, Any], key: str, field: str = "bytes_per_s",
+          required: bool = True) -> float | None:
+    """The median of `data[key][field]`, or None when the file has no `key` (or, for an
+    optional field, no `field`: files written before it was measured)."""
     if data.get(key) is None:
         return None
     entry = c.obj(data[key], key)
-    if "bytes_per_s" not in entry:
-        c.fail(key, "missing 'bytes_per_s'")
-    return c.spread(entry["bytes_per_s"], f"{key}.bytes_per_s").median
+    if field not in entry:
+        if not required:
+            return None
+        c.fail(key, f"missing '{field}'")
+    return c.spread(entry[field], f"{key}.{field}").median
 
 
 def _band_list(c: _Checker, raw_bands, where: str) -> tuple[Band, ...]:

@@ -71,6 +71,7 @@ Schema of a device file (file name == device name; ``host`` is built at run time
 
     [energy]       tdp_w, idle_w, [peak_power_w]
     [overheads]    launch_s, sync_s, [framework_dispatch_s, first_touch_bytes_per_s,
+                                      page_release_bytes_per_s,
                                       layout_reorder_bytes_per_s, program_launch_s,
                                       compiled_call_s, guard_check_per_parameter_s]
         # compiled_call_s once per inference of a torch.compile'd graph, and

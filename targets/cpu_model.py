@@ -319,6 +319,8 @@ def map_workload(workload: Workload, device: Device,
         # the share a compiled graph's loop faults after the library call (per-part split)
         "loop_first_touch_s": (first_touch_s * workload.loop_fresh_bytes / fresh_bytes(workload)
                                if first_touch_s else 0.0),
+        # the share paid where the buffers are freed (per-part split)
+        "page_release_s": page_release_s(workload, device, first_touch_s),
         "weight_layout_copy_s": layout_s, "weight_layout_copy_bytes": layout_bytes,
         "weight_reorder_s": reorder_s, "weight_reorder_bytes": reorder_bytes,
         "activation_reorder_s": activation_s, "activation_reorder_bytes": activation_bytes,
@@ -390,3 +392,13 @@ def fresh_allocation_s(workload: Workload, device: Device) -> float:
     if rate is None or workload.in_place:
         return 0.0
     return fresh_bytes(workload) / float(rate.value)
+
+
+def page_release_s(workload: Workload, device: Device, first_touch_s: float) -> float:
+    """The part of `first_touch_s` spent returning the pages to the OS (unmapped, or trimmed
+    off glibc's heap) when their buffer is freed, at the device's measured release rate;
+    zero without that figure (the whole cost then stays with the kernel)."""
+    rate = device.overheads.page_release_bytes_per_s
+    if rate is None or not first_touch_s:
+        return 0.0
+    return min(first_touch_s, fresh_bytes(workload) / float(rate.value))

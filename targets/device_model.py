@@ -158,6 +158,11 @@ class Overheads:
     # Rate at which fresh pages of a new allocation are faulted in and zeroed by the OS on
     # their first write (CPU devices; measured by perf-calibrate, no datasheet gives it).
     first_touch_bytes_per_s: Sourced | None = None
+    # The part of that cost paid when the pages go back to the OS (munmap, or glibc trimming
+    # its heap), at the rate pages are released: the time lands where the buffer is freed,
+    # which in a compiled graph is the wrapper's `del`, not the kernel that faulted it. CPU
+    # devices, measured by perf-calibrate; without it the whole cost stays with the kernel.
+    page_release_bytes_per_s: Sourced | None = None
     # Rate at which a tensor is copied between PyTorch's NCHW layout and a channels-blocked
     # one (tensor bytes per second; a transposing copy, far slower than a plain one). CPU
     # devices, measured by perf-calibrate; without it a reorder runs at the cache's copy rate.
