@@ -22,8 +22,19 @@ defaults), at the granularity that decides residency:
     the trim threshold, systrim returns all but M_TOP_PAD of it to the OS, so the next
     growth faults those pages in again.
 Chunk headers, alignment slack, small-request bins and arenas of other threads are
-below this model's resolution (tensors are kilobytes to megabytes; PyTorch's eager ops
-allocate on the calling thread). Temporaries inside ops are invisible to the graph; the
+left out (tensors are kilobytes to megabytes; PyTorch's eager ops allocate on the calling
+thread). The slack is not always below the resolution: posix_memalign with c10's 64-byte
+alignment asks _int_malloc for the chunk plus the alignment plus MINSIZE (_int_memalign,
+glibc 2.36), so a freed tensor's chunk is 96 bytes short for the next tensor of its size
+(bench/malloc_trace.py efficientnet_b0 8 bf16 --compile: a 7.225 MB block freed, the next
+7.225 MB request served from a regrown top, 1763 pages faulted by the depthwise convolution
+writing it). Modelling that alone was tried (2026-12-04) and not kept: over six stored
+full-zoo runs the simulated faults moved closer for eager rows (mean |simulated - counted|
+25.7 -> 21.5 MB) but further for compiled ones (5.6 -> 8.0 MB), and the latency MAPE of
+eight stored runs rose 0.2 points on average (11.6 -> 11.8%), because the lead chunk glibc splits off in front of an aligned block
+sits in the tcache, in use as far as coalescing goes, and keeps freed neighbours apart
+(resnet18 b1 FP32 compiled: two freed 4.7 MB blocks side by side not merged, the heap not
+trimmed), which the slack alone does not capture. Temporaries inside ops are invisible to the graph; the
 caller lists each step's allocator calls in order, temporaries included
 (passes/liveness.allocator_calls: oneDNN's blocked copies around a convolution, max
 pooling's indices), so that what an op frees before allocating its output is reused.
