@@ -215,7 +215,8 @@ class Calibration:
         if self.first_touch_bytes_per_s is not None:
             lines.append(f"  first touch of fresh memory: {self.first_touch_bytes_per_s / 1e9:.2f} GB/s")
         if self.page_release_bytes_per_s is not None:
-            lines.append(f"  of which releasing it: {self.page_release_bytes_per_s / 1e9:.2f} GB/s")
+            lines.append(f"  releasing fresh memory (part of its first touch): "
+                         f"{self.page_release_bytes_per_s / 1e9:.2f} GB/s")
         for key, seconds in self.library_call_s.items():
             lines.append(f"  library call {key}: {seconds * 1e6:.1f} us beyond dispatch")
         if self.layout_reorder_bytes_per_s is not None:

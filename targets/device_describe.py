@@ -117,7 +117,7 @@ def describe(device: Device) -> str:
     if o.first_touch_bytes_per_s is not None:
         lines.append(f"  first touch of fresh memory {_fig(o.first_touch_bytes_per_s, bw)}")
     if o.page_release_bytes_per_s is not None:
-        lines.append(f"    of which releasing the pages {_fig(o.page_release_bytes_per_s, bw)}")
+        lines.append(f"  releasing fresh memory (part of its first touch) {_fig(o.page_release_bytes_per_s, bw)}")
     if o.layout_reorder_bytes_per_s is not None:
         lines.append(f"  NCHW <-> blocked layout reorder {_fig(o.layout_reorder_bytes_per_s, bw)}")
     for key, fig in o.library_call_s.items():
