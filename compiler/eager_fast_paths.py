@@ -13,7 +13,12 @@ which pages it faults in (targets/glibc_heap.py), so the importer marks these op
 
 The fast path's attention (`aten::_native_multi_head_attention`: one bias-less GEMM,
 `_transform_bias_rescale_qkv`, then bmm, softmax, bmm on CPU) is not rewritten: it stays
-the exported scaled_dot_product_attention.
+the exported scaled_dot_product_attention, priced with the calibration's benchmark of
+F.scaled_dot_product_attention, which runs the flash kernel. That is a known miss in both
+directions (README, "What still misses": at batch 8 h4 L128 d64 on the Zen 5 test VM, flash
+952 us FP32 and 947 BF16, bmm + softmax + bmm 1893 and 346); nn.MultiheadAttention takes the
+same native path on its own in eval mode (ViT-B/16's blocks, eagerly; compiled, ViT runs
+flash attention and the encoder keeps its layers' fast path).
 
 torch is imported inside the functions, like the rest of the importer.
 """
