@@ -41,7 +41,9 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
 from compiler.aten_lowering import LOWERINGS, Call, Unmodeled, i64_array
-from compiler.eager_fast_paths import fast_path_encoder_layers, in_place_args
+from compiler.eager_fast_paths import (
+    fast_path_encoder_layers, in_place_args, native_attention, native_attention_modules,
+)
 from compiler.model_zoo import BuiltModel
 from dialects import graph
 
@@ -117,9 +119,11 @@ def export(built: BuiltModel):
 class _Translator:
     """Walks the FX graph once, building the func body."""
 
-    def __init__(self, program, fast_path_layers: frozenset[str] = frozenset()):
+    def __init__(self, program, fast_path_layers: frozenset[str] = frozenset(),
+                 native_attention_in: dict[str, str] | None = None):
         self.program = program
         self.fast_path_layers = fast_path_layers
+        self.native_attention_in = native_attention_in or {}
         self.dtypes = _dtype_table()
         self.values: dict[Any, Any] = {}  # fx.Node -> SSAValue | list[SSAValue | None]
         self.generic = Counter()
@@ -225,6 +229,9 @@ class _Translator:
             if (_from_inplace_op(node) or fast_path_args is not None) and isinstance(
                     produced.owner, (graph.ElementwiseUnaryOp, graph.ElementwiseBinaryOp)):
                 produced.owner.attributes[graph.INPLACE_ATTR] = UnitAttr()
+            native = native_attention(node, self.native_attention_in)
+            if native is not None and isinstance(produced.owner, graph.ScaledDotProductAttentionOp):
+                produced.owner.attributes[graph.NATIVE_ATTENTION_ATTR] = StringAttr(native)
         self.values[node] = produced
 
     def generic_op(self, call: Call):
@@ -307,7 +314,8 @@ def import_model(built: BuiltModel) -> ImportResult:
     start = time.perf_counter()
     program = export(built)
     exported = time.perf_counter()
-    translator = _Translator(program, fast_path_encoder_layers(built.module))
+    layers = fast_path_encoder_layers(built.module)
+    translator = _Translator(program, layers, native_attention_modules(built.module, layers))
     module = translator.translate(built.name, built.batch)
     return ImportResult(module, translator.generic, exported - start, time.perf_counter() - start)
 

@@ -149,6 +149,10 @@ class GraphOp(IRDLOperation, abc.ABC):
 
 
 INPLACE_ATTR = "inplace"
+# On a scaled_dot_product_attention: eager PyTorch runs it inside nn.MultiheadAttention's
+# native path (bmm, softmax, bmm on a CPU), "eager" or "always" (compiled too); see
+# compiler/eager_fast_paths.py.
+NATIVE_ATTENTION_ATTR = "native_attention"
 
 
 class ElementwiseUnaryOp(GraphOp, abc.ABC):

@@ -232,7 +232,13 @@ def workload(op: Operation) -> Workload:
         conv=W.conv_geometry(anchor_op),
         tail=tuple((op_kind(o.name), w.vector_flops) for o, w in unit_works
                    if o is not anchor_op and w.vector_flops),
+        native_attention=_string_attr(anchor_op, graph.NATIVE_ATTENTION_ATTR),
     )
+
+
+def _string_attr(op: Operation, name: str) -> str:
+    value = op.attributes.get(name)
+    return value.data if isinstance(value, StringAttr) else ""
 
 
 @functools.lru_cache(maxsize=65536)

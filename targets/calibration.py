@@ -56,7 +56,9 @@ kernel-launching op's host time, and its efficiencies are fitted through targets
 targets/roofline.py reproduce the measured time, so it already accounts for the model's
 overheads and core counts; `fraction_of_peak` is the raw achieved / peak. Op classes are
 exactly the Workload classes; a class measured with several op kinds (max-pool and
-softmax are both reductions) also has bands per kind (`ops`).
+softmax are both reductions) also has bands per kind (`ops`). Attention benchmarks whose
+workload is marked `native_attention` (nn.MultiheadAttention's bmm, softmax, bmm) have the
+kind NATIVE_ATTENTION_KIND and are keyed apart from the flash kernel's of the same shape.
 
 `load(path)` validates (errors read `FILE: error: field: what`), `Calibration.apply(device)`
 returns the device with the measured figures (kind "measured", source: the file),
@@ -81,7 +83,7 @@ from targets.catalog import Device, Sourced
 from targets.derived_figures import with_clock
 from targets.precision import PRECISIONS
 from targets.op_kinds import op_kind
-from targets.workload import OP_CLASSES, Workload
+from targets.workload import OP_CLASSES, Workload, runs_native_attention
 
 SCHEMA = "perf-opt-calibration"
 SCHEMA_VERSION = 1
@@ -328,6 +330,9 @@ class Calibration:
         if exact is not None:
             return {**out, workload.op_class: exact[0]}
         kind = op_kind(workload.name)
+        if workload.runs_native_attention and self.bands_for(
+                workload.op_class, workload.precision, NATIVE_ATTENTION_KIND):
+            kind = NATIVE_ATTENTION_KIND
         if not workload.plain_layout and kind in NCHW_ONLY_KINDS:
             return out
         bands = self.bands_for(workload.op_class, workload.precision, kind)
@@ -359,12 +364,18 @@ class Calibration:
         what counts: resnet50's 3x3 layers of 0.23 GFLOP run at 0.93 (64 channels at 56x56)
         and 0.42 (512 at 7x7) of the BF16 peak on the Zen 5 test VM."""
         gemms = [(g.m, g.n, g.k, g.batch) for g in workload.gemms]
-        exact = self.kernels.get(kernel_key(
-            workload.op_class, workload.precision, workload.plain_layout, gemms,
-            workload.bytes_in, workload.bytes_weights, workload.bytes_out))
-        if exact is not None or workload.plain_layout or not gemms:
-            return exact
-        return self.products.get(product_key(workload.op_class, workload.precision, gemms))
+        # nn.MultiheadAttention's native attention reads its own benchmarks, or, in a file
+        # that did not time it, the flash kernel's of the same shape (files before 2026-12-04)
+        for native in dict.fromkeys((workload.runs_native_attention, False)):
+            exact = self.kernels.get(kernel_key(
+                workload.op_class, workload.precision, workload.plain_layout, gemms,
+                workload.bytes_in, workload.bytes_weights, workload.bytes_out, native))
+            if exact is None and not workload.plain_layout and gemms:
+                exact = self.products.get(product_key(workload.op_class, workload.precision,
+                                                      gemms, native))
+            if exact is not None:
+                return exact
+        return None
 
     def bands_for(self, op_class: str, precision: str, kind: str | None = None) -> tuple[Band, ...]:
         by_kind = self.op_bands.get(op_class, {}).get(precision, {})
@@ -383,19 +394,29 @@ class Calibration:
 NCHW_ONLY_KINDS = ("max_pool2d", "avg_pool2d")
 
 
-def product_key(op_class: str, precision: str, gemms: Iterable[Iterable[int]]) -> tuple:
-    """What identifies a kernel's matrix products, whatever its layout and fused ops."""
-    return (op_class, precision, tuple(tuple(int(x) for x in g) for g in gemms))
+# The kind under which benchmarks of nn.MultiheadAttention's native attention (bmm,
+# softmax, bmm) are fitted and looked up, apart from the flash kernel's
+# (compiler/eager_fast_paths.py; targets/workload.py runs_native_attention).
+NATIVE_ATTENTION_KIND = "native_attention"
+
+
+def product_key(op_class: str, precision: str, gemms: Iterable[Iterable[int]],
+                native_attention: bool = False) -> tuple:
+    """What identifies a kernel's matrix products, whatever its layout and fused ops (and,
+    for an attention, which algorithm runs them)."""
+    cls = f"{op_class}:{NATIVE_ATTENTION_KIND}" if native_attention else op_class
+    return (cls, precision, tuple(tuple(int(x) for x in g) for g in gemms))
 
 
 PRODUCT_KEY_LENGTH = 3
 
 
 def kernel_key(op_class: str, precision: str, plain_layout: bool, gemms: Iterable[Iterable[int]],
-               bytes_in: int, bytes_weights: int, bytes_out: int) -> tuple:
+               bytes_in: int, bytes_weights: int, bytes_out: int,
+               native_attention: bool = False) -> tuple:
     """What identifies a kernel's shape for a calibration lookup: its product_key (the
     first PRODUCT_KEY_LENGTH fields), then its layout and bytes."""
-    return product_key(op_class, precision, gemms) + (
+    return product_key(op_class, precision, gemms, native_attention) + (
         bool(plain_layout), int(bytes_in), int(bytes_weights), int(bytes_out))
 
 
@@ -605,8 +626,10 @@ def _kernels(c: _Checker, benchmarks: Any) -> dict[tuple, tuple[float, str]]:
         if efficiency > 1.0:
             c.fail(f"{where}.fit.efficiency", f"{efficiency} is not a fraction in (0, 1]")
         try:
-            key = kernel_key(w["op_class"], w["precision"], w.get("plain_layout", True),
-                             w["gemms"], w["bytes_in"], w["bytes_weights"], w["bytes_out"])
+            plain = w.get("plain_layout", True)
+            key = kernel_key(w["op_class"], w["precision"], plain, w["gemms"], w["bytes_in"],
+                             w["bytes_weights"], w["bytes_out"],
+                             runs_native_attention(str(w.get("native_attention", "")), plain))
         except (TypeError, ValueError):
             c.fail(f"{where}.workload", "gemms must be [m, n, k, batch] lists and bytes integers")
         out[key] = (efficiency, str(b.get("name", where)))

@@ -113,6 +113,15 @@ class Workload:
     # (op kind, vector FLOPs) of each op of a fused unit besides its dominant one, in order:
     # the element-wise tail of a convolution or matmul ('batch_norm', 'silu', ...).
     tail: tuple[tuple[str, int], ...] = ()
+    # An attention PyTorch runs inside nn.MultiheadAttention's native path, as two batched
+    # matrix products around a softmax, not a fused attention kernel: "eager" (eager code
+    # only) or "always" (compiled too); "" otherwise (compiler/eager_fast_paths.py).
+    native_attention: str = ""
+
+    @property
+    def runs_native_attention(self) -> bool:
+        """Whether this run takes that path (a compiled graph is not plain-layout)."""
+        return runs_native_attention(self.native_attention, self.plain_layout)
 
     @property
     def flops(self) -> int:
@@ -151,3 +160,10 @@ class Mapping:
     stream_bytes: int = 0         # bytes served from `stream_level` instead (streamed weights)
     stream_level: str = ""
     details: dict[str, int | float | str | bool] = field(default_factory=dict)  # target specifics for the IR
+
+
+def runs_native_attention(native_attention: str, plain_layout: bool) -> bool:
+    """Whether an attention marked `native_attention` ("eager", "always" or "") runs as
+    nn.MultiheadAttention's native bmm, softmax, bmm in a run of this layout (eager code is
+    plain-layout, a compiled graph is not)."""
+    return native_attention == "always" or (native_attention == "eager" and plain_layout)

@@ -11,6 +11,7 @@ and the other processes' share of the machine; busy samples are redone
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
@@ -74,8 +75,12 @@ def run_bench(bench: Bench, precision: str, timer: Timer) -> dict:
     module = module.eval()
     with torch.inference_mode():
         m = timer.measure(lambda: module(*inputs))
-    workloads = benchmark_workloads(module, inputs, bench.name.split()[0])
+    if bench.described_by is not None:
+        module, inputs = bench.described_by(torch_dtype(precision))
+    workloads = benchmark_workloads(module.eval(), inputs, bench.name.split()[0])
     main = max(workloads, key=lambda w: (w.matrix_flops, w.flops, w.bytes_moved))
+    if bench.native_attention:
+        main = dataclasses.replace(main, native_attention=bench.native_attention)
     summary = m.summary()
     return {
         "name": bench.name, "op_class": bench.op_class, "precision": precision,

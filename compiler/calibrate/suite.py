@@ -29,6 +29,10 @@ class Bench:
     op_class: str
     build: Callable[[Any], tuple[Any, tuple]]   # dtype -> (module, inputs)
     params: dict = field(default_factory=dict)
+    # dtype -> (module, inputs) whose exported graph describes the benchmark, when the timed
+    # module computes it the way PyTorch runs it rather than the way a model exports it
+    described_by: Callable[[Any], tuple[Any, tuple]] | None = None
+    native_attention: str = ""   # the mark the described workload gets (Workload field)
 
 
 def _nn():
@@ -61,6 +65,20 @@ def _sdpa_module():
             return F.scaled_dot_product_attention(q, k, v)
 
     return Attention()
+
+
+def _native_attention_module():
+    """The attention of aten::_native_multi_head_attention on a CPU (aten/src/ATen/native/
+    transformers/attention.cpp: bmm_nt, softmax, bmm_nn over batch x heads), with q already
+    scaled, as _transform_bias_rescale_qkv leaves it."""
+    torch, nn, _ = _nn()
+
+    class NativeAttention(nn.Module):
+        def forward(self, q, k, v):
+            scores = torch.matmul(q, k.transpose(-2, -1))
+            return torch.matmul(torch.softmax(scores, dim=-1), v)
+
+    return NativeAttention()
 
 
 def _permute_copy_module():
@@ -177,6 +195,21 @@ def attention(batch: int, heads: int, seq: int, dim: int) -> Bench:
                  {"batch": batch, "heads": heads, "seq": seq, "dim": dim})
 
 
+def native_attention(batch: int, heads: int, seq: int, dim: int) -> Bench:
+    """nn.MultiheadAttention's attention in eval mode (bmm, softmax, bmm), described by the
+    scaled_dot_product_attention a model exports for it, marked as running natively."""
+    shape = (batch, heads, seq, dim)
+
+    def build(dtype):
+        return _native_attention_module(), tuple(_randn(dtype, *shape) for _ in range(3))
+
+    def described(dtype):
+        return _sdpa_module(), tuple(_randn(dtype, *shape) for _ in range(3))
+    return Bench(f"native_attention b{batch} h{heads} L{seq} d{dim}", "attention", build,
+                 {"batch": batch, "heads": heads, "seq": seq, "dim": dim},
+                 described_by=described, native_attention="eager")
+
+
 def permute_copy(hw: int, c: int, batch: int = 1) -> Bench:
     def build(dtype):
         return _permute_copy_module(), (_randn(dtype, batch, hw, hw, c),)
@@ -264,4 +297,8 @@ def suite(preset: str = "full") -> list[Bench]:
     out += [attention(1, 4, 128, 64), attention(1, 12, 197, 64)]
     if not quick:
         out += [attention(8, 4, 128, 64), attention(8, 12, 197, 64), attention(1, 2, 32, 32)]
+    # the same shapes as nn.MultiheadAttention runs them eagerly (the encoder, ViT-B/16)
+    out += [native_attention(1, 4, 128, 64), native_attention(1, 12, 197, 64)]
+    if not quick:
+        out += [native_attention(8, 4, 128, 64), native_attention(8, 12, 197, 64)]
     return out

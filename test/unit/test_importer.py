@@ -118,6 +118,49 @@ def test_encoder_layers_off_the_fast_path_stay_out_of_place(change):
     assert len(ops) == 3 and not any(graph.INPLACE_ATTR in op.attributes for op in ops)
 
 
+def test_attention_that_eager_pytorch_runs_natively_is_marked(zoo_import):
+    """In eval mode nn.MultiheadAttention runs its attention as aten::
+    _native_multi_head_attention (bmm, softmax, bmm on a CPU): inside an encoder layer's
+    fast path, which torch.compile keeps ("always"), and in ViT-B/16's blocks, which a
+    compiled graph traces into flash attention ("eager")."""
+    def marks(name):
+        return [op.attributes[graph.NATIVE_ATTENTION_ATTR].data
+                if graph.NATIVE_ATTENTION_ATTR in op.attributes else None
+                for op in zoo_import(name).module.walk()
+                if isinstance(op, graph.ScaledDotProductAttentionOp)]
+
+    assert marks("transformer_encoder") == ["always"] * 4
+    assert marks("vit_b_16") == ["eager"] * 12
+
+
+@pytest.mark.parametrize("case", ["self", "cross", "batch_first", "odd_heads", "training"])
+def test_only_self_attention_of_an_eligible_module_is_marked_native(case):
+    """MultiheadAttention.forward's fast path needs one tensor as query, key and value,
+    batch_first, an even head count and eval mode; otherwise F.scaled_dot_product_attention
+    runs, which the calibration's flash benchmarks time."""
+    import torch
+
+    from compiler.model_zoo import BuiltModel
+
+    class Attend(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = torch.nn.MultiheadAttention(32, 1 if case == "odd_heads" else 2,
+                                                    batch_first=case != "batch_first")
+
+        def forward(self, x, y):
+            return self.attn(x, y if case == "cross" else x, y if case == "cross" else x,
+                             need_weights=False)[0]
+
+    model = Attend().train(case == "training")
+    x = torch.randn(1, 8, 32)
+    module = import_model(BuiltModel("attend", model, (x, torch.randn(1, 8, 32)), 1)).module
+    sdpa = [op for op in module.walk() if isinstance(op, graph.ScaledDotProductAttentionOp)]
+    assert len(sdpa) == 1
+    marked = sdpa[0].attributes.get(graph.NATIVE_ATTENTION_ATTR)
+    assert (marked.data if marked else None) == ("eager" if case == "self" else None)
+
+
 def test_module_attributes_and_batch():
     result = import_model(build("mlp", batch=4))
     attrs = result.module.attributes
