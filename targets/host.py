@@ -290,9 +290,9 @@ def _simd_bits(info: HostInfo) -> int:
 # Under a hypervisor /proc/cpuinfo's "cpu MHz" is the nominal (TSC) rate and there is no
 # cpufreq: the clock the cores boost to is hidden, and every peak derived from the nominal
 # one is low by the boost ratio (this project's Zen 5 VM: 2.596 GHz reported, 3.34-4.25 GHz
-# measured by perf-calibrate's add chain in 16 calibrations, targets/calibrations/
-# ci-host-zen5-2core-*.json; the datasheet estimates of its eight full-zoo runs score
-# 18.5-25.0% MAPE at the measured clock, 33-62% at the reported one: README, "Where datasheet
+# measured by perf-calibrate's add chain in 17 calibrations, targets/calibrations/
+# ci-host-zen5-2core-*.json; the datasheet estimates of its nine full-zoo runs score
+# 18.5-28.6% MAPE at the measured clock, 33-74% at the reported one: README, "Where datasheet
 # defaults miss"; bench/rescore_host_validation.py --clock-ghz measured). So the figure is an
 # assumption, and says why.
 HIDDEN_CLOCK_NOTE = ("the nominal rate /proc/cpuinfo reports under a hypervisor, which hides "
