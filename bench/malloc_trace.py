@@ -8,9 +8,8 @@ fourth, marking each leaf module's start. Each line: `m BYTES ADDRESS` (malloc o
 posix_memalign), `f BYTES ADDRESS` (its free), `# > module Type`; `heap` or `mmap` says
 where glibc served the block (mmapped blocks lie far above the program break); `at` is
 where the block lies and `break` the program break after the call, in MB from the lowest
-traced heap block (glibc grows and trims
-its heap there), and `faults before it` the minor page faults since the previous line: the
-pages the kernels that ran in between touched first.
+traced heap block (glibc grows and trims its heap there), and `faults before it` the minor
+page faults since the previous line: the pages the kernels that ran in between touched first.
 
     .venv/bin/python bench/malloc_trace.py resnet50 8 fp32
     .venv/bin/python bench/malloc_trace.py vit_b_16 8 bf16 --min-bytes 1048576

@@ -329,10 +329,7 @@ class Calibration:
         exact = self.kernel_for(workload)
         if exact is not None:
             return {**out, workload.op_class: exact[0]}
-        kind = op_kind(workload.name)
-        if workload.runs_native_attention and self.bands_for(
-                workload.op_class, workload.precision, NATIVE_ATTENTION_KIND):
-            kind = NATIVE_ATTENTION_KIND
+        kind = benchmark_kind(workload)
         if not workload.plain_layout and kind in NCHW_ONLY_KINDS:
             return out
         bands = self.bands_for(workload.op_class, workload.precision, kind)
@@ -398,6 +395,11 @@ NCHW_ONLY_KINDS = ("max_pool2d", "avg_pool2d")
 # softmax, bmm) are fitted and looked up, apart from the flash kernel's
 # (compiler/eager_fast_paths.py; targets/workload.py runs_native_attention).
 NATIVE_ATTENTION_KIND = "native_attention"
+
+
+def benchmark_kind(workload: Workload) -> str:
+    """The op kind a workload's benchmarks are fitted under and its bands looked up by."""
+    return NATIVE_ATTENTION_KIND if workload.runs_native_attention else op_kind(workload.name)
 
 
 def product_key(op_class: str, precision: str, gemms: Iterable[Iterable[int]],

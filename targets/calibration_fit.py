@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from targets import roofline
-from targets.calibration import NATIVE_ATTENTION_KIND, Spread, from_dict, rates
+from targets.calibration import Spread, benchmark_kind, from_dict, rates
 from targets.op_kinds import op_kind
 from targets.catalog import Device
 from targets.mapping_common import host_issue_s, launches_asynchronously
@@ -135,7 +135,7 @@ def fit(doc: dict, device: Device, origin: str = "<calibration>") -> dict:
         if b["workload"].get("conv") is None and "cin" in b.get("params", {}):
             b["workload"]["conv"] = conv_geometry_of_params(b["params"])
         w = workload_from_dict(b["workload"])
-        b["kind"] = NATIVE_ATTENTION_KIND if w.runs_native_attention else op_kind(w.name)
+        b["kind"] = benchmark_kind(w)
         t = b["time_s"]
         f = fit_one(w, t["median"], dev)
         b["achieved_flops_per_s"] = rates(w.flops, t)
