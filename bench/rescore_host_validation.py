@@ -16,9 +16,10 @@ so runs stored on one machine can be re-scored on another.
 Rows measured on a CUDA GPU (`perf-validate --device cuda`, the file's `gpu` block) are
 estimated with map-gpu for the catalog device recorded there.
 
---clock-ghz sets map-cpu's clock: a number in GHz, or `measured` for the clock the file's
-own calibration measured (with --calibration none: the datasheet figures at the clock the
-machine really ran, which a VM's /proc/cpuinfo hides).
+--clock-ghz sets map-cpu's clock: a number in GHz, or `measured` for the clock the cores ran
+at right before the file's rows (perf-validate times it; files stored before it did take
+their calibration's), so with --calibration none: the datasheet figures at the clock the
+machine really ran, which a VM's /proc/cpuinfo hides.
 
 --bands-only drops the calibration's benchmarks of exactly a kernel's shape, so every kernel
 reads its efficiency from the FLOP bands: how the calibration does on shapes it never ran
@@ -57,7 +58,7 @@ def rescore(result: dict, calibration: str | None, clock_ghz: float | None = Non
 
 
 def _rescore(result: dict, calibration: str | None, clock_ghz: float | None) -> dict:
-    from compiler.validate import predict
+    from compiler.validate import estimate_clock, predict
 
     pinned = (result.get("allocator") or "default").startswith("pinned")
     gpu = (result.get("gpu") or {}).get("catalog_device")   # rows measured on a CUDA GPU
@@ -73,8 +74,22 @@ def _rescore(result: dict, calibration: str | None, clock_ghz: float | None) -> 
         rows.append(row)
     errors = [r["abs_error"] for r in rows if r.get("error") is not None]
     return dict(result, rows=rows, calibration=calibration, clock_ghz=clock_ghz, measure_only=False,
+                estimate_clock=estimate_clock(result["machine"]["clock_hz_reported"], calibration,
+                                              clock_ghz, gpu),
                 mape=sum(errors) / len(errors) if errors else None,
                 failed=sum(1 for r in rows if r.get("error") is None))
+
+
+def measured_clock_ghz(result: dict) -> tuple[float | None, str]:
+    """The clock the cores ran at before the rows (perf-validate's own reading), else the
+    one the run's calibration measured, in GHz, and which of the two it is."""
+    from targets.calibration import load
+
+    before = next(iter((result.get("conditions") or {}).get("clock_hz_measured") or []), None)
+    if before:
+        return before / 1e9, "measured before the rows"
+    cal = load(result["calibration"]).clock_hz if result.get("calibration") else None
+    return (cal / 1e9 if cal else None), "the calibration's measured clock"
 
 
 def bands_only(path: str) -> str:
@@ -98,10 +113,10 @@ def main() -> int:
                         help="store the estimates, errors and MAPE in each file (a file from "
                              "perf-validate --measure-only gets its estimates this way)")
     parser.add_argument("--clock-ghz", metavar="GHZ|measured",
-                        help="map-cpu's clock: GHz, or `measured` (each file's calibration's)")
+                        help="map-cpu's clock: GHz, or `measured` (each run's own reading, "
+                             "else its calibration's)")
     args = parser.parse_args()
     from compiler.validate import table
-    from targets.calibration import load as load_calibration
 
     for path in args.files:
         with open(path) as stream:
@@ -113,11 +128,10 @@ def main() -> int:
             cal = bands_only(cal)
         clock = args.clock_ghz
         if clock == "measured":
-            measured = load_calibration(result["calibration"]).clock_hz if result.get("calibration") else None
-            if not measured:
-                sys.exit(f"error: {path}: --clock-ghz measured needs the file's calibration to "
-                         f"have measured a clock")
-            clock = measured / 1e9
+            clock, source = measured_clock_ghz(result)
+            if not clock:
+                sys.exit(f"error: {path}: --clock-ghz measured needs a clock the run or its "
+                         f"calibration measured")
         elif clock is not None:
             try:
                 clock = float(clock)
@@ -125,7 +139,7 @@ def main() -> int:
                 sys.exit(f"error: --clock-ghz takes a number in GHz or `measured`, not {clock!r}")
         now = rescore(result, cal, clock)
         if clock:
-            print(f"clock set to {clock:.3f} GHz")
+            print(f"clock set to {clock:.3f} GHz" + (f" ({source})" if args.clock_ghz == "measured" else ""))
         print(f"== {path} (measured {result.get('date', '?')}, allocator {result.get('allocator')})")
         sys.stdout.write(table(now))
         if was is not None and now["mape"] is not None:

@@ -195,7 +195,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
              keep_reports: bool = False, isolate: bool = True,
              pin_allocator: bool = False, device: str = "host",
              gpu_device: str | None = None, measure_only: bool = False,
-             rounds: int = 1) -> dict:
+             rounds: int = 1, clock_ghz: float | str | None = None) -> dict:
     """Every configuration measured and predicted; returns the JSON-ready result.
     `device`: "host" (this machine's CPU, predicted by map-cpu) or "cuda" (CUDA device 0,
     predicted by map-gpu with the catalog device `gpu_device`, else the one
@@ -205,7 +205,11 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     `measure_only`: no import and no estimate (nor xDSL), for a machine that only has torch;
     bench/rescore_host_validation.py adds the estimates to the stored result elsewhere.
     `rounds`: times the whole list is measured, one round after another; each row keeps its
-    fastest round (see ROUND_SPREAD)."""
+    fastest round (see ROUND_SPREAD).
+    `clock_ghz`: the clock the estimates use (map-cpu's or map-gpu's clock-ghz), or
+    "measured" for the clock the host's cores ran at right before the rows: a VM reports its
+    nominal clock, not the boost clock it runs at (targets/host.py). On the host the clock
+    is measured before and after the rows either way and recorded."""
     import torch
 
     from compiler.calibrate import memory
@@ -264,6 +268,12 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
     load_before = load_average()
     start_foreign = wait_until_quiet(max_foreign, timeout_s=quiet_wait_s, report=say, probe=probe)
     copy_rates = [memory.copy_rate(timer, copy_bytes)]
+    clocks = [] if gpu else [measured_clock_hz(threads, say)]
+    if clock_ghz == "measured":
+        if not clocks or clocks[0] is None:
+            raise ClockError("--clock-ghz measured needs the host's cores and a C compiler "
+                             "(cc, gcc or clang) to time them; give the clock in GHz instead")
+        clock_ghz = clocks[0] / 1e9
     rows: list[Row] = []
     for model in models:
         for batch in batches:
@@ -287,7 +297,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                     say(f"{config.label}: predict")
                     try:
                         report = predict(imported, precision, runtime, calibration,
-                                         pin_allocator, gpu)
+                                         pin_allocator, gpu, clock_ghz)
                     except Exception as err:  # a pipeline error is a result, not a crash
                         row.note = f"perf-opt failed: {type(err).__name__}: {err}"
                         rows.append(row)
@@ -331,6 +341,8 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                 if row.predicted_s is not None:
                     row.error = (row.predicted_s - again["median_s"]) / again["median_s"]
     copy_rates.append(memory.copy_rate(timer, copy_bytes))
+    if clocks:
+        clocks.append(measured_clock_hz(threads, say))
     from compiler.calibrate.machine import identity, now, software
 
     return {
@@ -348,14 +360,67 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                        "reference_copy_bytes": copy_bytes,
                        "reference_copy_bytes_per_s": copy_rates,   # before and after the rows
                        "calibration_copy_bytes_per_s": cal_copy,
-                       "load_average_before": load_before, "load_average_after": load_average()},
-        "pipelines": {rt: pipeline_text("P", rt, calibration, pin_allocator, gpu)
+                       "load_average_before": load_before, "load_average_after": load_average(),
+                       "clock_hz_measured": clocks},               # before and after the rows
+        "clock_ghz": clock_ghz,
+        "estimate_clock": estimate_clock(info.clock_hz, calibration, clock_ghz, gpu),
+        "pipelines": {rt: pipeline_text("P", rt, calibration, pin_allocator, gpu, clock_ghz)
                       for rt in runtimes},
         "rows": [r.as_dict() for r in rows],
         "mape": mape(rows),
         "configurations": len(rows),
         "failed": sum(1 for r in rows if r.error is None),
     }
+
+
+class ClockError(Exception):
+    """The clock the estimates should use cannot be had; the message says why."""
+
+
+def measured_clock_hz(threads: int, say: Callable[[str], None]) -> float | None:
+    """The clock the host's cores run at with all of them busy (the median of one loop per
+    CPU: compiler/calibrate/machine.py), or None without a C compiler to build the loop."""
+    from compiler.calibrate.machine import measure_clock
+
+    say("clock")
+    clock = measure_clock(threads, repeats=1)
+    return clock["measured_hz"]["median"] if clock else None
+
+
+def estimate_clock(reported_hz: float, calibration: str | None, clock_ghz: float | None,
+                   gpu: str | None = None) -> dict:
+    """The clock the host's estimates run at and where it comes from: the clock-ghz option
+    over the calibration's measured clock over the one the OS reports (map_target's order).
+    A GPU's is its catalog device's unless the option sets it."""
+    if clock_ghz:
+        return {"hz": clock_ghz * 1e9, "source": "--clock-ghz"}
+    if gpu:
+        return {"hz": None, "source": f"catalog device {gpu}"}
+    if calibration:
+        from targets.calibration import load
+
+        measured = load(calibration).clock_hz
+        if measured:
+            return {"hz": measured, "source": "the calibration's"}
+    return {"hz": reported_hz, "source": "reported by the OS"}
+
+
+def clock_line(result: dict) -> str | None:
+    """What clock the cores ran at during the run (before and after the rows) beside the one
+    the OS reports and the one the estimates used; None when no clock was measured."""
+    measured = [c for c in (result.get("conditions") or {}).get("clock_hz_measured") or [] if c]
+    if not measured:
+        return None
+    reported = (result.get("machine") or {}).get("clock_hz_reported")
+    when = "before and after the rows" if len(measured) > 1 else "before the rows"
+    text = ("clock: the cores ran at " + " and ".join(f"{c / 1e9:.2f}" for c in measured)
+            + f" GHz ({when})")
+    if reported:
+        text += f"; the OS reports {reported / 1e9:.2f}"
+    used = result.get("estimate_clock") or {}
+    if used.get("hz"):
+        text += f"; estimates at {used['hz'] / 1e9:.2f} ({used['source']})"
+    return text
 
 
 def _ms(value: float | None) -> str:
@@ -398,6 +463,9 @@ def table(result: dict) -> str:
     if moved is not None:
         lines.append(moved)
     lines.append(f"calibration: {cal}; allocator: {result.get('allocator', 'default')}")
+    clock = clock_line(result)
+    if clock:
+        lines.append(clock)
     drift = speed_drift(result.get("conditions") or {})
     if drift:
         lines.append(drift)

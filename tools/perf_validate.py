@@ -8,8 +8,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from argparse import ArgumentTypeError
 
 from tools.cli_common import ArgumentParser, llvm_style
+
+
+def clock_option(text: str) -> float | str:
+    """--clock-ghz's value: `measured` or a positive number of GHz."""
+    if text == "measured":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise ArgumentTypeError(f"expected a clock in GHz (a positive number) or 'measured', "
+                                f"got '{text}'")
+    return value
 
 
 def make_parser() -> ArgumentParser:
@@ -35,6 +50,10 @@ def make_parser() -> ArgumentParser:
                         "each configuration keeps its fastest round and the table names those "
                         "whose rounds differ by more than 15%% (a VM slowed by its neighbours)")
     p.add_argument("--calibration", metavar="FILE", help="calibration file from perf-calibrate")
+    p.add_argument("--clock-ghz", metavar="GHZ|measured", type=clock_option,
+                   help="the clock the estimates use (map-cpu's clock-ghz), or `measured`: the "
+                        "clock the host's cores ran at right before the rows (a VM reports "
+                        "its nominal clock, not the one it runs at)")
     p.add_argument("--compile", action="store_true",
                    help="also run torch.compile'd models against the fused (compiled) pipeline")
     p.add_argument("--freeze", action="store_true",
@@ -83,12 +102,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--gpu-device needs --device cuda")
     if args.freeze and args.device == "cuda":
         parser.error("--freeze models a CPU's prepacked weights; it does not take --device cuda")
+    if args.clock_ghz == "measured" and args.device == "cuda":
+        parser.error("--clock-ghz measured times the host's cores; give a CUDA GPU's clock "
+                     "in GHz")
+    if isinstance(args.clock_ghz, float) and not args.measure_only:
+        from passes.map_target import CLOCK_GHZ_RANGE   # xDSL, which --measure-only does without
+        if not CLOCK_GHZ_RANGE[0] <= args.clock_ghz <= CLOCK_GHZ_RANGE[1]:
+            parser.error(f"--clock-ghz must be a clock in GHz between {CLOCK_GHZ_RANGE[0]:g} and "
+                         f"{CLOCK_GHZ_RANGE[1]:g}, got {args.clock_ghz:g}")
+    if args.clock_ghz is not None and args.per_op:
+        parser.error("--clock-ghz sets the model table's estimates; it does not take --per-op")
     if args.per_op and args.device == "cuda":
         parser.error("--per-op compares with the host's profile; it does not take --device cuda")
     if args.per_op and args.compile and (args.freeze or args.pin_allocator):
         parser.error("--per-op with --compile profiles the default torch.compile; it does not "
                      "take --freeze or --pin-allocator")
     from compiler.model_zoo import ZOO, ModelError
+    from compiler.validate import ClockError
     from compiler.validate_gpu import GpuError
     from targets.calibration import CalibrationError
 
@@ -124,11 +154,12 @@ def main(argv: list[str] | None = None) -> int:
                               max_foreign=args.max_foreign_load, quiet_wait_s=args.quiet_wait,
                               isolate=not args.in_process, pin_allocator=args.pin_allocator,
                               device=args.device, gpu_device=args.gpu_device,
-                              measure_only=args.measure_only, rounds=args.rounds)
+                              measure_only=args.measure_only, rounds=args.rounds,
+                              clock_ghz=args.clock_ghz)
             if progress:
                 sys.stderr.write("\n")
             sys.stdout.write(table(result))
-    except (CalibrationError, ModelError, GpuError) as err:
+    except (CalibrationError, ModelError, GpuError, ClockError) as err:
         sys.stderr.write(f"perf-validate: error: {err}\n")
         return 1
     if args.json:

@@ -40,6 +40,11 @@ def test_rows_fields_and_mape(result):
     assert result["failed"] == 0 and result["configurations"] == 2
     assert {"machine", "software", "conditions", "pipelines", "date"} <= set(result)
     assert "fuse" not in result["pipelines"]["eager"]
+    # the clock the cores ran at, before and after the rows (None without a C compiler)
+    clocks = result["conditions"]["clock_hz_measured"]
+    assert len(clocks) == 2 and all(c is None or 0.2e9 < c < 8e9 for c in clocks)
+    assert result["estimate_clock"] == {"hz": result["machine"]["clock_hz_reported"],
+                                        "source": "reported by the OS"}
     json.dumps(result)  # JSON-ready
 
 
@@ -210,6 +215,78 @@ def test_cli_writes_json_and_rejects_bad_input(tmp_path, capsys):
     bad = subprocess.run([sys.executable, "-m", "tools.perf_validate", "--models", "nope"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "unknown model 'nope'" in bad.stderr
+
+
+def test_the_clock_line_names_the_measured_reported_and_estimated_clocks(result):
+    from compiler.validate import clock_line, estimate_clock
+
+    doc = dict(result, machine=dict(result["machine"], clock_hz_reported=2.596e9),
+               conditions=dict(result["conditions"], clock_hz_measured=[4.20e9, 4.15e9]),
+               estimate_clock={"hz": 4.20e9, "source": "--clock-ghz"})
+    line = ("clock: the cores ran at 4.20 and 4.15 GHz (before and after the rows); the OS "
+            "reports 2.60; estimates at 4.20 (--clock-ghz)")
+    assert clock_line(doc) == line and line in table(doc)
+    no_clock = dict(doc, conditions=dict(doc["conditions"], clock_hz_measured=[None, None]))
+    assert clock_line(no_clock) is None and "clock:" not in table(no_clock)
+    # the option wins over a calibration's clock, which wins over the OS's (map_target's order)
+    shipped = sorted((ROOT / "targets" / "calibrations").glob("ci-host-zen5-2core-*.json"))[-1]
+    from targets.calibration import load
+
+    assert estimate_clock(2.6e9, str(shipped), None) == {"hz": load(shipped).clock_hz,
+                                                         "source": "the calibration's"}
+    assert estimate_clock(2.6e9, str(shipped), 3.0)["hz"] == pytest.approx(3.0e9)
+    assert estimate_clock(2.6e9, None, None)["source"] == "reported by the OS"
+    assert estimate_clock(2.6e9, None, None, gpu="h200-sxm")["hz"] is None
+
+
+def test_clock_ghz_measured_estimates_at_the_clock_timed_before_the_rows(tmp_path, capsys):
+    import shutil
+
+    from tools.perf_validate import main
+
+    if not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
+        pytest.skip("no C compiler to build the clock loop")
+    out = tmp_path / "v.json"
+    assert main(["--models", "mlp", "--batches", "1", "--repeats", "2", "--no-progress",
+                 "--quiet-wait", "0", "--in-process", "--clock-ghz", "measured",
+                 "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    before = data["conditions"]["clock_hz_measured"][0]
+    assert data["clock_ghz"] == pytest.approx(before / 1e9)
+    assert data["estimate_clock"] == {"hz": pytest.approx(before), "source": "--clock-ghz"}
+    assert f"clock-ghz={before / 1e9:.6g}" in data["pipelines"]["eager"]
+    assert "(--clock-ghz)" in capsys.readouterr().out
+    # the row was estimated at that clock
+    sys.path.insert(0, str(ROOT / "bench"))
+    from compiler.validate import predict
+    from rescore_host_validation import imported, measured_clock_ghz
+
+    at = predict(imported("mlp", 1), "fp32", "eager", None, clock_ghz=data["clock_ghz"])
+    assert data["rows"][0]["predicted_s"] == pytest.approx(at["latency_s"])
+    # a re-score with `measured` takes the run's own reading over its calibration's
+
+    assert measured_clock_ghz(data) == (pytest.approx(before / 1e9), "measured before the rows")
+    shipped = sorted((ROOT / "targets" / "calibrations").glob("ci-host-zen5-2core-*.json"))[-1]
+    old = dict(data, conditions={}, calibration=str(shipped))     # stored before it was timed
+    from targets.calibration import load
+
+    assert measured_clock_ghz(old) == (load(shipped).clock_hz / 1e9, "the calibration's measured clock")
+    assert measured_clock_ghz(dict(old, calibration=None))[0] is None
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--clock-ghz", "2x"], "expected a clock in GHz (a positive number) or 'measured', got '2x'"),
+    (["--clock-ghz", "-1"], "got '-1'"),
+    (["--clock-ghz", "3000"], "--clock-ghz must be a clock in GHz between 0.05 and 10, got 3000"),
+    (["--clock-ghz", "3", "--per-op", "mlp"], "it does not take --per-op"),
+    (["--clock-ghz", "measured", "--device", "cuda"], "give a CUDA GPU's clock in GHz"),
+])
+def test_cli_rejects_a_bad_clock(argv, message, capsys):
+    from tools.perf_validate import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--models", "mlp"] + argv)
+    assert exit_.value.code == 1 and message in capsys.readouterr().err
 
 
 def test_gpu_rows_are_predicted_by_the_gpus_catalog_device():
