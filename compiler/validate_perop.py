@@ -158,7 +158,7 @@ def per_op(model: str, batch: int = 1, precision: str = "fp32", calibration: str
 
     from compiler.importer import import_model
     from compiler.model_zoo import build
-    from compiler.validate import predict
+    from compiler.validate import pipeline_text, predict
     from targets import host
 
     torch.set_num_threads(host.probe().logical_cpus)
@@ -167,7 +167,8 @@ def per_op(model: str, batch: int = 1, precision: str = "fp32", calibration: str
         pin()
     built = build(model, batch)
     imported = import_model(built).module
-    report = predict(imported, precision, "eager", calibration)
+    # a pinned allocator faults no fresh pages, and the estimate must not charge them either
+    report = predict(imported, precision, "eager", calibration, pin_allocator)
     kernels = report["subgraphs"]
     kinds = {op_kind(k["location"] or k["name"]) for k in kernels}
     ops, forward = profile_ops(built, precision, runs, quiet_wait_s=quiet_wait_s, kinds=kinds)
@@ -201,6 +202,7 @@ def per_op(model: str, batch: int = 1, precision: str = "fp32", calibration: str
     return {
         "model": model, "batch": batch, "precision": precision, "calibration": calibration,
         "allocator": "pinned" if pin_allocator else "default",
+        "pipeline": pipeline_text(precision, "eager", calibration, pin_allocator),
         "predicted_total_s": report["latency_s"],
         "profiled_total_s": sum(o["measured_s"] for o in ops),
         "profiled_forward": forward,

@@ -170,6 +170,28 @@ def test_per_op_on_the_mlp():
     assert f["in_ops_s"] > 0 and f["between_ops_s"] >= 0 and f["wall_s"] > 0
     text = per_op_table(res)
     assert "worst offenders" in text and "linear" in text and "between them" in text
+    assert "allocator=pinned" not in res["pipeline"]
+
+
+def test_per_op_with_a_pinned_allocator_predicts_without_first_touch(monkeypatch):
+    """--pin-allocator measures with glibc pinned (no fresh pages), so the estimate it is
+    compared with must be map-cpu{allocator=pinned}'s, not the default's faults."""
+    from compiler.calibrate import memory
+    from compiler.validate import predict
+    from compiler.validate_perop import per_op
+
+    pinned = []
+    monkeypatch.setattr(memory, "pin_allocator", lambda: pinned.append(True))  # keep this process's glibc
+    res = per_op("efficientnet_b0", 1, "fp32", runs=1, quiet_wait_s=0, pin_allocator=True)
+    assert pinned and res["allocator"] == "pinned" and "allocator=pinned" in res["pipeline"]
+    sys.path.insert(0, str(ROOT / "bench"))
+    from rescore_host_validation import imported
+
+    module = imported("efficientnet_b0", 1)
+    with_pins = predict(module, "fp32", "eager", None, pinned=True)["latency_s"]
+    assert res["predicted_total_s"] == pytest.approx(with_pins)
+    # EfficientNet-B0's activations fault fresh pages under the default allocator
+    assert with_pins < predict(module, "fp32", "eager", None)["latency_s"]
 
 
 def test_forward_split_counts_the_time_between_top_level_ops():
