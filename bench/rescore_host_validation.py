@@ -58,7 +58,7 @@ def rescore(result: dict, calibration: str | None, clock_ghz: float | None = Non
 
 
 def _rescore(result: dict, calibration: str | None, clock_ghz: float | None) -> dict:
-    from compiler.validate import estimate_clock, predict
+    from compiler.validate import estimate_clock, predict, relative_error
 
     pinned = (result.get("allocator") or "default").startswith("pinned")
     gpu = (result.get("gpu") or {}).get("catalog_device")   # rows measured on a CUDA GPU
@@ -66,14 +66,21 @@ def _rescore(result: dict, calibration: str | None, clock_ghz: float | None) -> 
     for row in result["rows"]:
         row = dict(row)
         if row.get("measured_s"):
-            report = predict(imported(row["model"], row["batch"]), row["precision"],
-                             row["runtime"], calibration, pinned, gpu, clock_ghz)
-            row["predicted_s"] = report["latency_s"]
-            row["error"] = (row["predicted_s"] - row["measured_s"]) / row["measured_s"]
+            module = imported(row["model"], row["batch"])
+            row["predicted_s"] = predict(module, row["precision"], row["runtime"], calibration,
+                                         pinned, gpu, clock_ghz)["latency_s"]
+            row["error"] = relative_error(row["predicted_s"], row["measured_s"])
             row["abs_error"] = abs(row["error"])
+            # beside a calibrated estimate, perf-validate's datasheet one
+            row["datasheet_predicted_s"] = predict(
+                module, row["precision"], row["runtime"], None, pinned, gpu,
+                clock_ghz)["latency_s"] if calibration else None
+            row["datasheet_error"] = relative_error(row["datasheet_predicted_s"], row["measured_s"])
         rows.append(row)
     errors = [r["abs_error"] for r in rows if r.get("error") is not None]
+    datasheet = [abs(r["datasheet_error"]) for r in rows if r.get("datasheet_error") is not None]
     return dict(result, rows=rows, calibration=calibration, clock_ghz=clock_ghz, measure_only=False,
+                datasheet_mape=sum(datasheet) / len(datasheet) if datasheet else None,
                 estimate_clock=estimate_clock(result["machine"]["clock_hz_reported"], calibration,
                                               clock_ghz, gpu),
                 mape=sum(errors) / len(errors) if errors else None,

@@ -156,9 +156,18 @@ class Row:
     measured: dict
     predicted_s: float | None = None
     report: dict | None = field(default=None, repr=False)
-    error: float | None = None
     note: str = ""
     round_medians_s: list[float] = field(default_factory=list)
+    datasheet_s: float | None = None    # the estimate without the calibration, beside it
+
+    @property
+    def error(self) -> float | None:
+        """(predicted - measured) / measured against the row's current (fastest) median."""
+        return relative_error(self.predicted_s, self.measured.get("median_s"))
+
+    @property
+    def datasheet_error(self) -> float | None:
+        return relative_error(self.datasheet_s, self.measured.get("median_s"))
 
     def as_dict(self) -> dict:
         c = self.config
@@ -176,14 +185,20 @@ class Row:
             "round_medians_s": self.round_medians_s or None,
             "predicted_s": self.predicted_s, "error": self.error,
             "abs_error": abs(self.error) if self.error is not None else None,
+            "datasheet_predicted_s": self.datasheet_s, "datasheet_error": self.datasheet_error,
             "kernels": self.report.get("kernels") if self.report else None,
             "predicted_bottleneck_s": self.report.get("time_by_bottleneck_s") if self.report else None,
             "note": self.note or m.get("note", ""),
         }
 
 
-def mape(rows: Sequence[Row]) -> float | None:
-    errors = [abs(r.error) for r in rows if r.error is not None]
+def relative_error(predicted_s: float | None, measured_s: float | None) -> float | None:
+    return (predicted_s - measured_s) / measured_s if predicted_s and measured_s else None
+
+
+def mape(rows: Sequence[Row], datasheet: bool = False) -> float | None:
+    errors = [abs(e) for e in (r.datasheet_error if datasheet else r.error for r in rows)
+              if e is not None]
     return statistics.fmean(errors) if errors else None
 
 
@@ -305,7 +320,9 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                     row.report = report if keep_reports else {
                         k: report[k] for k in ("kernels", "time_by_bottleneck_s", "latency_s")}
                     row.predicted_s = report["latency_s"]
-                    row.error = (row.predicted_s - measured["median_s"]) / measured["median_s"]
+                    if calibration is not None:   # the same row without it
+                        row.datasheet_s = predict(imported, precision, runtime, None,
+                                                  pin_allocator, gpu, clock_ghz)["latency_s"]
                     rows.append(row)
     # Rows measured on a busy machine are measured again once it is quiet.
     for _round in range(RETRY_ROUNDS):
@@ -321,8 +338,6 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
             if again.get("ok"):
                 again["rejected_busy"] += row.measured.get("rejected_busy", 0)
                 row.measured = again
-                if row.predicted_s is not None:
-                    row.error = (row.predicted_s - again["median_s"]) / again["median_s"]
     # Later rounds: the whole list again, so a slow spell of the machine falls on different
     # rows each time; a row keeps its fastest round.
     measured = [row for row in rows if row.measured.get("ok")] if rounds > 1 else []
@@ -338,8 +353,6 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
             row.round_medians_s.append(again["median_s"])
             if again["median_s"] < row.measured["median_s"]:
                 row.measured = again
-                if row.predicted_s is not None:
-                    row.error = (row.predicted_s - again["median_s"]) / again["median_s"]
     copy_rates.append(memory.copy_rate(timer, copy_bytes))
     if clocks:
         clocks.append(measured_clock_hz(threads, say))
@@ -368,6 +381,7 @@ def validate(models: Sequence[str] = DEFAULT_MODELS, batches: Sequence[int] = (1
                       for rt in runtimes},
         "rows": [r.as_dict() for r in rows],
         "mape": mape(rows),
+        "datasheet_mape": mape(rows, datasheet=True),
         "configurations": len(rows),
         "failed": sum(1 for r in rows if r.error is None),
     }
@@ -432,12 +446,23 @@ def table(result: dict) -> str:
     memory first touched per run (minor page faults x 4 KiB): time the model does not see.
     `mem` is the DRAM copy rate timed right before the row over the calibration's (else
     over the run's first copy): a VM's memory slows with its neighbours, which neither the
-    CPU utilization nor the reference GEMM shows."""
+    CPU utilization nor the reference GEMM shows. A calibrated run also gives each row's
+    estimate from the datasheet figures alone (`datasheet ms`): at the clock the OS reports,
+    or at --clock-ghz's as the calibrated one."""
+    datasheet = any(r.get("datasheet_predicted_s") for r in result["rows"])
     head = (f"{'model':<20} {'batch':>5} {'prec':<5} {'runtime':<8} {'measured ms':>11} "
-            f"{'predicted ms':>12} {'error':>8} {'util':>5} {'mem':>5} {'faults MB':>9} {'busy':>4}")
+            f"{'predicted ms':>12} {'error':>8} "
+            + (f"{'datasheet ms':>12} {'error':>8} " if datasheet else "")
+            + f"{'util':>5} {'mem':>5} {'faults MB':>9} {'busy':>4}")
     lines = [head, "-" * len(head)]
+
+    def percent(error: float | None) -> str:
+        return f"{error * 100:+7.1f}%" if error is not None else f"{'-':>8}"
+
     for r in result["rows"]:
-        err = f"{r['error'] * 100:+7.1f}%" if r["error"] is not None else f"{'-':>8}"
+        err = percent(r["error"])
+        if datasheet:
+            err += f" {_ms(r.get('datasheet_predicted_s')):>12} {percent(r.get('datasheet_error'))}"
         util = f"{r['cpu_utilization']:.2f}" if r.get("cpu_utilization") is not None else "-"
         mem = memory_speed(result, r)
         mem = f"{mem:.2f}" if mem is not None else "-"
@@ -456,6 +481,11 @@ def table(result: dict) -> str:
     else:
         lines.append(f"MAPE {m * 100:.1f}% over {result['configurations'] - result['failed']} "
                      f"configurations" if m is not None else "MAPE: no configuration succeeded")
+        if datasheet and result.get("datasheet_mape") is not None:
+            clock = (result.get("clock_ghz") or 0) * 1e9 or (
+                None if result.get("gpu") else (result.get("machine") or {}).get("clock_hz_reported"))
+            lines[-1] += (f"; {result['datasheet_mape'] * 100:.1f}% with the datasheet figures "
+                          f"alone (no calibration" + (f", {clock / 1e9:.2f} GHz)" if clock else ")"))
     steady = steady_memory_mape(result)
     if steady is not None:
         lines.append(steady)

@@ -49,7 +49,9 @@ def make_parser() -> ArgumentParser:
                    help="measure the whole list this many times, one round after another; "
                         "each configuration keeps its fastest round and the table names those "
                         "whose rounds differ by more than 15%% (a VM slowed by its neighbours)")
-    p.add_argument("--calibration", metavar="FILE", help="calibration file from perf-calibrate")
+    p.add_argument("--calibration", metavar="FILE",
+                   help="calibration file from perf-calibrate (each row then also gets the "
+                        "datasheet estimate, without it, and the table both MAPEs)")
     p.add_argument("--clock-ghz", metavar="GHZ|measured", type=clock_option,
                    help="the clock the estimates use (map-cpu's clock-ghz), or `measured`: the "
                         "clock the host's cores ran at right before the rows (a VM reports "

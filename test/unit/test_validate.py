@@ -15,6 +15,8 @@ from compiler.validate import Config, Row, mape, pipeline_text, table, validate
 from compiler.validate_perop import align, op_kind
 from targets.calibration import CalibrationError
 
+# the newest calibration of this project's test machine
+SHIPPED = sorted((ROOT / "targets" / "calibrations").glob("ci-host-zen5-2core-*.json"))[-1]
 ROW_FIELDS = {"model", "batch", "precision", "runtime", "measured_s", "measured_min_s",
               "measured_max_s", "repeats", "cpu_utilization", "foreign_load", "busy",
               "predicted_s", "error", "abs_error", "kernels", "note"}
@@ -140,10 +142,30 @@ def test_pipeline_follows_runtime_precision_and_calibration():
 
 
 def test_mape_skips_failed_rows():
-    rows = [Row(Config("a", 1, "fp32"), {}, 1.0, error=0.1), Row(Config("b", 1, "fp32"), {}),
-            Row(Config("c", 1, "fp32"), {}, 1.0, error=-0.3)]
+    rows = [Row(Config("a", 1, "fp32"), {"median_s": 1.0}, 1.1, datasheet_s=1.5),
+            Row(Config("b", 1, "fp32"), {"median_s": 1.0}),
+            Row(Config("c", 1, "fp32"), {"median_s": 2.0}, 1.4, datasheet_s=3.0)]
+    assert [r.error for r in rows] == [pytest.approx(0.1), None, pytest.approx(-0.3)]
     assert mape(rows) == pytest.approx(0.2)
+    assert mape(rows, datasheet=True) == pytest.approx(0.5)
     assert mape(rows[1:2]) is None
+    # a faster round replaces the median, and the errors follow it
+    rows[0].measured = {"median_s": 0.5}
+    assert rows[0].error == pytest.approx(1.2) and rows[0].datasheet_error == pytest.approx(2.0)
+
+
+def test_a_calibrated_run_gives_the_datasheet_estimate_beside_each_row(result):
+    calibrated = dict(result, calibration="c.json", datasheet_mape=0.455, rows=[
+        dict(row, datasheet_predicted_s=row["measured_s"] * 1.5, datasheet_error=0.5)
+        for row in result["rows"]])
+    text = table(calibrated)
+    assert "datasheet ms" in text.splitlines()[0]
+    assert f"{calibrated['rows'][0]['measured_s'] * 1.5e3:10.3f}   +50.0%" in text
+    reported = result["machine"]["clock_hz_reported"] / 1e9
+    assert f"; 45.5% with the datasheet figures alone (no calibration, {reported:.2f} GHz)" in text
+    assert "(no calibration, 3.57 GHz)" in table(dict(calibrated, clock_ghz=3.57))
+    assert "datasheet ms" not in table(result)        # an uncalibrated run has one estimate
+    assert result["datasheet_mape"] is None and result["rows"][0]["datasheet_predicted_s"] is None
 
 
 def test_per_op_alignment_by_kind_and_order():
@@ -251,12 +273,11 @@ def test_the_clock_line_names_the_measured_reported_and_estimated_clocks(result)
     no_clock = dict(doc, conditions=dict(doc["conditions"], clock_hz_measured=[None, None]))
     assert clock_line(no_clock) is None and "clock:" not in table(no_clock)
     # the option wins over a calibration's clock, which wins over the OS's (map_target's order)
-    shipped = sorted((ROOT / "targets" / "calibrations").glob("ci-host-zen5-2core-*.json"))[-1]
     from targets.calibration import load
 
-    assert estimate_clock(2.6e9, str(shipped), None) == {"hz": load(shipped).clock_hz,
+    assert estimate_clock(2.6e9, str(SHIPPED), None) == {"hz": load(SHIPPED).clock_hz,
                                                          "source": "the calibration's"}
-    assert estimate_clock(2.6e9, str(shipped), 3.0)["hz"] == pytest.approx(3.0e9)
+    assert estimate_clock(2.6e9, str(SHIPPED), 3.0)["hz"] == pytest.approx(3.0e9)
     assert estimate_clock(2.6e9, None, None)["source"] == "reported by the OS"
     assert estimate_clock(2.6e9, None, None, gpu="h200-sxm")["hz"] is None
 
@@ -271,7 +292,7 @@ def test_clock_ghz_measured_estimates_at_the_clock_timed_before_the_rows(tmp_pat
     out = tmp_path / "v.json"
     assert main(["--models", "mlp", "--batches", "1", "--repeats", "2", "--no-progress",
                  "--quiet-wait", "0", "--in-process", "--clock-ghz", "measured",
-                 "--json", str(out)]) == 0
+                 "--calibration", str(SHIPPED), "--json", str(out)]) == 0
     data = json.loads(out.read_text())
     before = data["conditions"]["clock_hz_measured"][0]
     assert data["clock_ghz"] == pytest.approx(before / 1e9)
@@ -283,16 +304,20 @@ def test_clock_ghz_measured_estimates_at_the_clock_timed_before_the_rows(tmp_pat
     from compiler.validate import predict
     from rescore_host_validation import imported, measured_clock_ghz
 
-    at = predict(imported("mlp", 1), "fp32", "eager", None, clock_ghz=data["clock_ghz"])
-    assert data["rows"][0]["predicted_s"] == pytest.approx(at["latency_s"])
+    (row,) = data["rows"]
+    at = predict(imported("mlp", 1), "fp32", "eager", str(SHIPPED), clock_ghz=data["clock_ghz"])
+    assert row["predicted_s"] == pytest.approx(at["latency_s"])
+    # beside it, the datasheet estimate at the same clock
+    alone = predict(imported("mlp", 1), "fp32", "eager", None, clock_ghz=data["clock_ghz"])
+    assert row["datasheet_predicted_s"] == pytest.approx(alone["latency_s"])
+    assert data["datasheet_mape"] == pytest.approx(abs(row["datasheet_error"]))
     # a re-score with `measured` takes the run's own reading over its calibration's
 
     assert measured_clock_ghz(data) == (pytest.approx(before / 1e9), "measured before the rows")
-    shipped = sorted((ROOT / "targets" / "calibrations").glob("ci-host-zen5-2core-*.json"))[-1]
-    old = dict(data, conditions={}, calibration=str(shipped))     # stored before it was timed
+    old = dict(data, conditions={})     # stored before perf-validate timed the clock
     from targets.calibration import load
 
-    assert measured_clock_ghz(old) == (load(shipped).clock_hz / 1e9, "the calibration's measured clock")
+    assert measured_clock_ghz(old) == (load(SHIPPED).clock_hz / 1e9, "the calibration's measured clock")
     assert measured_clock_ghz(dict(old, calibration=None))[0] is None
 
 
