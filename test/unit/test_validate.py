@@ -15,7 +15,7 @@ from compiler.validate import Config, Row, mape, pipeline_text, table, validate
 from compiler.validate_perop import align, op_kind
 from targets.calibration import CalibrationError
 
-# the newest calibration of this project's test machine
+# a shipped calibration of this project's test machine (one with a measured clock)
 SHIPPED = sorted((ROOT / "targets" / "calibrations").glob("ci-host-zen5-2core-*.json"))[-1]
 ROW_FIELDS = {"model", "batch", "precision", "runtime", "measured_s", "measured_min_s",
               "measured_max_s", "repeats", "cpu_utilization", "foreign_load", "busy",
