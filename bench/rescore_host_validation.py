@@ -58,7 +58,8 @@ def rescore(result: dict, calibration: str | None, clock_ghz: float | None = Non
 
 
 def _rescore(result: dict, calibration: str | None, clock_ghz: float | None) -> dict:
-    from compiler.validate import estimate_clock, predict, relative_error
+    from compiler.validate import estimate_clock, mean_abs_error, predict, relative_error
+    from targets.calibration import load
 
     pinned = (result.get("allocator") or "default").startswith("pinned")
     gpu = (result.get("gpu") or {}).get("catalog_device")   # rows measured on a CUDA GPU
@@ -77,13 +78,12 @@ def _rescore(result: dict, calibration: str | None, clock_ghz: float | None) -> 
                 clock_ghz)["latency_s"] if calibration else None
             row["datasheet_error"] = relative_error(row["datasheet_predicted_s"], row["measured_s"])
         rows.append(row)
-    errors = [r["abs_error"] for r in rows if r.get("error") is not None]
-    datasheet = [abs(r["datasheet_error"]) for r in rows if r.get("datasheet_error") is not None]
+    calibrated_hz = load(calibration).clock_hz if calibration else None
     return dict(result, rows=rows, calibration=calibration, clock_ghz=clock_ghz, measure_only=False,
-                datasheet_mape=sum(datasheet) / len(datasheet) if datasheet else None,
-                estimate_clock=estimate_clock(result["machine"]["clock_hz_reported"], calibration,
-                                              clock_ghz, gpu),
-                mape=sum(errors) / len(errors) if errors else None,
+                datasheet_mape=mean_abs_error(r.get("datasheet_error") for r in rows),
+                estimate_clock=estimate_clock(result["machine"]["clock_hz_reported"],
+                                              calibrated_hz, clock_ghz, gpu),
+                mape=mean_abs_error(r.get("error") for r in rows),
                 failed=sum(1 for r in rows if r.get("error") is None))
 
 
@@ -123,7 +123,7 @@ def main() -> int:
                         help="map-cpu's clock: GHz, or `measured` (each run's own reading, "
                              "else its calibration's)")
     args = parser.parse_args()
-    from compiler.validate import table
+    from compiler.validate_table import table
 
     for path in args.files:
         with open(path) as stream:

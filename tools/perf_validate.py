@@ -1,7 +1,7 @@
 """`perf-validate`: run models on this machine and compare measured latency with
 perf-opt's estimate (predicted vs measured table and MAPE). Argument parsing only; the
-work is compiler/validate.py, compiler/validate_perop.py and
-compiler/validate_compiled_parts.py."""
+work is compiler/validate.py (its table compiler/validate_table.py),
+compiler/validate_perop.py and compiler/validate_compiled_parts.py."""
 
 from __future__ import annotations
 
@@ -148,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
                                 quiet_wait_s=args.quiet_wait, pin_allocator=args.pin_allocator)
                 sys.stdout.write(per_op_table(result, args.top))
         else:
-            from compiler.validate import default_progress, table, validate
+            from compiler.validate import default_progress, validate
+            from compiler.validate_table import table
 
             progress = None if args.no_progress else default_progress()
             result = validate(args.models, args.batches, args.precisions, args.repeats,

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from conftest import ROOT
-from compiler.validate import Config, Row, mape, pipeline_text, table, validate
+from compiler.validate import Config, Row, mape, pipeline_text, validate
+from compiler.validate_table import table
 from compiler.validate_perop import align, op_kind
 from targets.calibration import CalibrationError
 
@@ -58,7 +59,7 @@ def test_table_lists_every_row_and_the_mape(result):
 
 
 def test_table_says_when_the_machine_runs_at_another_speed_than_at_calibration(result):
-    from compiler.validate import speed_drift
+    from compiler.validate_table import speed_drift
 
     faster = dict(result, conditions=dict(result["conditions"], reference_gemm_best_s=0.769e-3,
                                           calibration_reference_gemm_s=0.929e-3))
@@ -84,7 +85,7 @@ def test_table_says_when_the_machine_runs_at_another_speed_than_at_calibration(r
 
 
 def test_rows_at_another_memory_speed_are_shown_and_left_out_of_a_second_mape():
-    from compiler.validate import memory_speed, steady_memory_mape
+    from compiler.validate_table import memory_speed, steady_memory_mape
 
     def row(rate, error):
         return {"model": "m", "batch": 1, "precision": "fp32", "runtime": "eager",
@@ -111,7 +112,7 @@ def test_rows_at_another_memory_speed_are_shown_and_left_out_of_a_second_mape():
 
 
 def test_rows_whose_rounds_disagree_are_named_and_left_out_of_a_second_mape():
-    from compiler.validate import round_spread
+    from compiler.validate_table import round_spread
 
     def row(rounds, error):
         return {"model": "m", "batch": 1, "precision": "fp32", "runtime": "eager",
@@ -262,7 +263,8 @@ def test_cli_writes_json_and_rejects_bad_input(tmp_path, capsys):
 
 
 def test_the_clock_line_names_the_measured_reported_and_estimated_clocks(result):
-    from compiler.validate import clock_line, estimate_clock
+    from compiler.validate import estimate_clock
+    from compiler.validate_table import clock_line
 
     doc = dict(result, machine=dict(result["machine"], clock_hz_reported=2.596e9),
                conditions=dict(result["conditions"], clock_hz_measured=[4.20e9, 4.15e9]),
@@ -275,9 +277,9 @@ def test_the_clock_line_names_the_measured_reported_and_estimated_clocks(result)
     # the option wins over a calibration's clock, which wins over the OS's (map_target's order)
     from targets.calibration import load
 
-    assert estimate_clock(2.6e9, str(SHIPPED), None) == {"hz": load(SHIPPED).clock_hz,
-                                                         "source": "the calibration's"}
-    assert estimate_clock(2.6e9, str(SHIPPED), 3.0)["hz"] == pytest.approx(3.0e9)
+    measured = load(SHIPPED).clock_hz
+    assert estimate_clock(2.6e9, measured, None) == {"hz": measured, "source": "the calibration's"}
+    assert estimate_clock(2.6e9, measured, 3.0)["hz"] == pytest.approx(3.0e9)
     assert estimate_clock(2.6e9, None, None)["source"] == "reported by the OS"
     assert estimate_clock(2.6e9, None, None, gpu="h200-sxm")["hz"] is None
 
